@@ -1,0 +1,3 @@
+from esptk.cli import run
+
+run()

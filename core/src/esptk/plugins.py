@@ -1,0 +1,187 @@
+"""Building the plugin manager: lazy, fault-isolated, controllable and visible.
+
+* core's built-in hooks are registered first (so they answer last);
+* each entry point of the groups ``esptk.chips`` and ``esptk.transports`` is loaded in its own
+  ``try``: a broken plugin is recorded with status ``error`` and never stops the host;
+* ``ESPTK_PLUGINS`` (comma-separated allowlist) and ``ESPTK_DISABLE_PLUGINS`` (block list) choose
+  which entry points load; blocked ones are listed with status ``disabled``;
+* ``pm.check_pending()`` runs, so a misspelled hook name is an error of that plugin;
+* ``ESPTK_TRACE_HOOKS=1`` logs every hook call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from . import builtin, hookspecs
+from .chip import ChipSpec, KnownChip
+from .errors import DuplicateName, PluginLoadError, UnsupportedChip, UsageError
+from .transport import Transport, url_scheme
+
+log = logging.getLogger(__name__)
+
+GROUPS = {"esptk.chips": "chip", "esptk.transports": "transport"}
+
+
+@dataclass
+class PluginRecord:
+    name: str
+    kind: str
+    distribution: str | None
+    version: str | None
+    status: str  # ok | error | disabled
+    error: str | None = None
+    provides: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["provides"] = list(self.provides)
+        return d
+
+
+def _env_list(name: str) -> set[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return {p.strip() for p in raw.replace(";", ",").split(",") if p.strip()}
+
+
+class Registry:
+    """The loaded plugins and what they registered."""
+
+    def __init__(self, pm: pluggy.PluginManager, records: list[PluginRecord]) -> None:
+        self.pm = pm
+        self.records = records
+        self.chips: dict[str, ChipSpec] = {}
+        self.known: list[KnownChip] = []
+        self.transports: dict[str, type[Transport]] = {}
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def chip(self, name: str) -> ChipSpec:
+        key = name.lower().replace("-", "").replace("_", "")
+        for cname, spec in self.chips.items():
+            if cname.replace("-", "").replace("_", "") == key:
+                return spec
+        for rec in self.records:
+            if rec.name == key and rec.status == "error":
+                raise PluginLoadError(f"the plugin for chip '{name}' failed to load: {rec.error}")
+        have = ", ".join(sorted(self.chips)) or "none"
+        raise UnsupportedChip(
+            f"no plugin for chip '{name}' is installed (installed chip plugins: {have})",
+            hint=f"pip install esptk-{key}" if not self.chips else None,
+        )
+
+    def transport_for(self, url: str) -> type[Transport]:
+        scheme = url_scheme(url)
+        cls = self.transports.get(scheme)
+        if cls is None:
+            have = ", ".join(sorted(self.transports)) or "none"
+            raise UsageError(
+                f"no transport handles '{scheme}://' (installed: {have})",
+                hint="use a serial device path, socket://HOST:PORT, rfc2217://HOST:PORT or sim://CHIP",
+            )
+        return cls
+
+    def name_magic(self, value: int) -> str | None:
+        for k in self.known:
+            if value in k.magic_values:
+                return k.name
+        return None
+
+
+def _register_results(reg: Registry) -> None:
+    """Call each plugin's registration hooks on their own, so one failure marks one plugin."""
+    by_name = {r.name: r for r in reg.records}
+    hooks = ("esptk_register_chips", "esptk_known_chips", "esptk_register_transports")
+    for hookname in hooks:
+        for impl in reversed(getattr(reg.hook, hookname).get_hookimpls()):
+            rec = by_name.get(impl.plugin_name)
+            try:
+                items = list(impl.function() or ())
+                for item in items:
+                    if hookname == "esptk_register_chips":
+                        if item.name in reg.chips:
+                            raise DuplicateName(f"two plugins register the chip '{item.name}'")
+                        reg.chips[item.name] = item
+                        provided: tuple[str, ...] = (item.name,)
+                    elif hookname == "esptk_register_transports":
+                        for scheme in item.SCHEMES:
+                            if scheme in reg.transports:
+                                raise DuplicateName(f"two plugins register the transport scheme '{scheme}'")
+                            reg.transports[scheme] = item
+                        provided = tuple(item.SCHEMES)
+                    else:
+                        reg.known.append(item)
+                        provided = ()
+                    if rec is not None:
+                        rec.provides += provided
+            except Exception as e:  # noqa: BLE001 - isolate the faulty plugin
+                if rec is None:
+                    raise
+                rec.status, rec.error = "error", f"{type(e).__name__}: {e}"
+                log.warning("plugin %s failed to register: %s", rec.name, rec.error)
+                reg.pm.unregister(name=rec.name)
+
+
+def _entry_points() -> Iterable[tuple[str, metadata.EntryPoint]]:
+    eps = metadata.entry_points()
+    seen: set[str] = set()
+    for group in GROUPS:
+        for ep in sorted(eps.select(group=group), key=lambda e: e.name):
+            if ep.name in seen:  # the same dist found twice on sys.path
+                continue
+            seen.add(ep.name)
+            yield group, ep
+
+
+def make_plugin_manager(
+    entrypoints: bool = True, extra: Iterable[object] = (), allow: set[str] | None = None,
+    block: set[str] | None = None,
+) -> Registry:
+    """Build a plugin manager with core's built-ins, the installed plugins and ``extra`` modules."""
+    pm = pluggy.PluginManager("esptk")
+    pm.add_hookspecs(hookspecs)
+    pm.register(builtin, name="esptk.builtin")
+    if os.environ.get("ESPTK_TRACE_HOOKS"):
+        pm.trace.root.setwriter(lambda msg: log.warning("hook: %s", msg.rstrip()))
+        pm.enable_tracing()
+    allow = allow if allow is not None else _env_list("ESPTK_PLUGINS")
+    block = block if block is not None else (_env_list("ESPTK_DISABLE_PLUGINS") or set())
+    records: list[PluginRecord] = []
+    if entrypoints:
+        for group, ep in _entry_points():
+            dist = ep.dist
+            rec = PluginRecord(
+                name=ep.name, kind=GROUPS[group], distribution=dist.metadata["Name"] if dist else None,
+                version=dist.version if dist else None, status="ok",
+            )
+            records.append(rec)
+            if ep.name in block or (allow is not None and ep.name not in allow):
+                rec.status = "disabled"
+                pm.set_blocked(ep.name)
+                continue
+            try:
+                module = ep.load()
+                pm.register(module, name=ep.name)
+                pm.check_pending()
+            except Exception as e:  # noqa: BLE001 - one broken plugin must not stop the host
+                rec.status, rec.error = "error", f"{type(e).__name__}: {e}"
+                log.warning("plugin %s failed to load: %s", ep.name, rec.error)
+                if pm.is_registered(pm.get_plugin(ep.name)):
+                    pm.unregister(name=ep.name)
+    for i, module in enumerate(extra):
+        pm.register(module, name=getattr(module, "__name__", f"extra{i}"))
+    pm.check_pending()
+    reg = Registry(pm, records)
+    _register_results(reg)
+    return reg

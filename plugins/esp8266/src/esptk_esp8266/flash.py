@@ -1,0 +1,38 @@
+"""ESP8266 ROM quirks for flash operations (PROTOCOL.md sections 2.5 and 2.6)."""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import TYPE_CHECKING
+
+from esptk.flashproto import ROM_WRITE_BLOCK, SECTOR, FlashProtocol
+from esptk.protocol import op
+
+if TYPE_CHECKING:
+    from esptk.loader import Loader
+
+SECTORS_PER_BLOCK = 16
+
+
+def rom_erase_size(offset: int, size: int) -> int:
+    """The FLASH_BEGIN erase word that makes the ESP8266 ROM erase exactly what is needed.
+
+    The ROM erases the sectors up to the next 64 KiB boundary and then the requested count on
+    top; sending a smaller count compensates (PROTOCOL.md 2.5).
+    """
+    n = math.ceil(size / SECTOR)
+    start = offset // SECTOR
+    head = min(SECTORS_PER_BLOCK - (start % SECTORS_PER_BLOCK), n)
+    if n < 2 * head:
+        return (n + 1) // 2 * SECTOR
+    return (n - head) * SECTOR
+
+
+class ESP8266RomFlash(FlashProtocol):
+    def erase_size(self, offset: int, size: int) -> int:
+        return rom_erase_size(offset, size)
+
+    def attach(self, loader: Loader) -> None:
+        # the ROM has no SPI_ATTACH: an empty FLASH_BEGIN attaches the flash
+        loader.command(op.FLASH_BEGIN, struct.pack("<IIII", 0, 0, ROM_WRITE_BLOCK, 0))

@@ -1,0 +1,35 @@
+"""Hook implementations of the ESP8266 plugin (thin: the facts live in the modules beside)."""
+
+from __future__ import annotations
+
+from esptk import hookimpl
+from esptk.chip import ChipSpec
+from esptk.flashproto import FlashProtocol
+
+from .spec import ESP8266
+
+CHIP = ESP8266()
+
+
+@hookimpl
+def esptk_register_chips() -> list[ChipSpec]:
+    return [CHIP]
+
+
+@hookimpl
+def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
+    if chip.name != CHIP.name or stub:
+        return None
+    from .flash import ESP8266RomFlash
+
+    base = FlashProtocol.default_for(chip, stub)
+    return ESP8266RomFlash(**{f: getattr(base, f) for f in base.__dataclass_fields__})
+
+
+# --- stub (esptk_select_stub) ---------------------------------------------------------------
+
+
+# --- images (esptk_build_image, esptk_read_image) ------------------------------------------
+
+
+# --- virtual chip (esptk_sim_chip) ---------------------------------------------------------

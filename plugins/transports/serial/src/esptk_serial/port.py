@@ -1,0 +1,166 @@
+"""A transport over anything pyserial opens: device paths and its URL handlers."""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+from typing import ClassVar
+
+import serial
+
+from esptk.errors import PortBusy, PortNotFound, TransportError
+from esptk.transport import Capability, url_scheme
+
+#: pyserial URL handlers whose links carry no modem control lines
+NO_LINES = {"socket", "loop", "spy-socket"}
+
+
+class SerialTransport:
+    SCHEMES: ClassVar[tuple[str, ...]] = ("serial", "rfc2217", "socket", "loop", "spy", "hwgrep", "alt")
+
+    def __init__(self, url: str, baud: int) -> None:
+        self.url = url
+        self._baud = baud
+        self._port: serial.SerialBase | None = None
+        scheme = url_scheme(url)
+        caps = Capability.SET_BAUD
+        if scheme not in NO_LINES:
+            caps |= Capability.CONTROL_LINES
+        if scheme == "serial" and os.name == "posix":
+            caps |= Capability.ATOMIC_LINES
+        self.capabilities = caps
+        self._dtr = False
+        self._rts = False
+
+    @classmethod
+    def from_url(cls, url: str, baud: int) -> SerialTransport:
+        if url.startswith("serial://"):
+            url = url[len("serial://"):]
+        return cls(url, baud)
+
+    def open(self) -> None:
+        try:
+            port = serial.serial_for_url(self.url, do_not_open=True, baudrate=self._baud, timeout=0.1,
+                                         write_timeout=10)
+            if isinstance(port, serial.Serial) and os.name == "posix" and url_scheme(self.url) == "serial":
+                port.exclusive = True
+            port.open()
+        except serial.SerialException as e:
+            raise self._classify(e) from e
+        except (ValueError, OSError) as e:
+            raise TransportError(f"cannot open {self.url}: {e}",
+                                 hint="check the port name or URL (e.g. socket://127.0.0.1:4000)") from e
+        self._port = port
+        if self.capabilities & Capability.CONTROL_LINES and url_scheme(self.url) == "serial":
+            self._probe_lines(port)
+
+    def _classify(self, e: serial.SerialException) -> TransportError:
+        code = getattr(e, "errno", None)
+        text = str(e)
+        if code == errno.ENOENT or "No such file" in text or "could not open port" in text and "FileNotFound" in text:
+            return PortNotFound(f"port {self.url} does not exist")
+        if code in (errno.EBUSY, errno.EAGAIN) or "lock" in text.lower() or "busy" in text.lower():
+            return PortBusy(f"port {self.url} is busy")
+        if code == errno.EACCES or "Permission denied" in text:
+            return TransportError(f"no permission to open {self.url}",
+                                  hint="add yourself to the group owning the port (often 'dialout')")
+        if "Connection refused" in text or code == errno.ECONNREFUSED:
+            return PortNotFound(f"nothing listens at {self.url}", hint="start the server first (esptk sim serve?)")
+        return TransportError(f"cannot open {self.url}: {text}")
+
+    def _probe_lines(self, port: serial.SerialBase) -> None:
+        """A pty or a bridge without modem lines cannot reset the chip: drop the capability."""
+        if os.name != "posix":
+            return
+        import fcntl
+        import termios
+
+        try:
+            fcntl.ioctl(port.fileno(), termios.TIOCMGET, struct.pack("I", 0))
+        except OSError:
+            self.capabilities &= ~(Capability.CONTROL_LINES | Capability.ATOMIC_LINES)
+
+    @property
+    def port(self) -> serial.SerialBase:
+        if self._port is None:
+            raise TransportError(f"{self.url} is not open")
+        return self._port
+
+    def close(self) -> None:
+        if self._port is not None:
+            try:
+                self._port.close()
+            finally:
+                self._port = None
+
+    def read(self, size: int, timeout: float) -> bytes:
+        p = self.port
+        try:
+            waiting = p.in_waiting
+            if waiting:
+                return bytes(p.read(min(size, waiting)))
+            p.timeout = max(timeout, 0.0)
+            first = p.read(1)
+            if not first:
+                return b""
+            more = p.in_waiting
+            if more and size > 1:
+                first += p.read(min(size - 1, more))
+            return bytes(first)
+        except serial.SerialException as e:
+            from esptk.errors import LinkLost
+
+            raise LinkLost(f"{self.url}: {e}") from e
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.port.write(data)
+        except serial.SerialTimeoutException as e:
+            raise TransportError(f"writing to {self.url} timed out", hint="is flow control blocking the port?") from e
+        except serial.SerialException as e:
+            from esptk.errors import LinkLost
+
+            raise LinkLost(f"{self.url}: {e}") from e
+
+    def flush_input(self) -> None:
+        try:
+            self.port.reset_input_buffer()
+        except serial.SerialException:
+            pass
+
+    @property
+    def baud(self) -> int:
+        return self._baud
+
+    def set_baud(self, baud: int) -> None:
+        self._baud = baud
+        if self._port is not None:
+            self._port.baudrate = baud
+
+    def set_lines(self, dtr: bool | None = None, rts: bool | None = None) -> None:
+        p = self.port
+        if dtr is not None and rts is not None and self.capabilities & Capability.ATOMIC_LINES:
+            self._set_both(p, dtr, rts)
+            return
+        if rts is not None:
+            p.rts = rts
+            self._rts = rts
+            p.dtr = self._dtr  # usbser.sys sends the RTS change only with a DTR write
+        if dtr is not None:
+            p.dtr = dtr
+            self._dtr = dtr
+
+    def _set_both(self, p: serial.SerialBase, dtr: bool, rts: bool) -> None:
+        import fcntl
+        import termios
+
+        fd = p.fileno()
+        status = struct.unpack("I", fcntl.ioctl(fd, termios.TIOCMGET, struct.pack("I", 0)))[0]
+        status = (status | termios.TIOCM_DTR) if dtr else (status & ~termios.TIOCM_DTR)
+        status = (status | termios.TIOCM_RTS) if rts else (status & ~termios.TIOCM_RTS)
+        try:
+            fcntl.ioctl(fd, termios.TIOCMSET, struct.pack("I", status))
+        except OSError:  # a pty has no modem lines: fall back to the plain calls
+            p.dtr, p.rts = dtr, rts
+        self._dtr, self._rts = dtr, rts
