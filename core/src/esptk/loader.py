@@ -116,7 +116,12 @@ class Loader:
     def wait_reply(self, opcode: int, timeout: float = T.DEFAULT, data_len: int = 0, check: bool = True) -> Reply:
         deadline = time.monotonic() + min(timeout, T.MAX)
         for _ in range(MAX_FRAMES_PER_COMMAND):
-            frame = self.read_frame(max(deadline - time.monotonic(), 0.001))
+            try:
+                frame = self.read_frame(max(deadline - time.monotonic(), 0.001))
+            except CommandTimeout as e:
+                if "middle" in str(e):
+                    raise CommandTimeout(f"the reply to {op.name(opcode)} stopped in the middle of a packet") from e
+                raise CommandTimeout(f"no reply to {op.name(opcode)} within {timeout:g} s") from e
             reply = parse_reply(frame)
             if reply is None:
                 continue
