@@ -111,7 +111,8 @@ def test_erase_flash_and_region(stub: Host) -> None:
     vc = stub.vc
     vc.flash.data[:] = bytes(vc.flash.size)
     assert stub.one(op.ERASE_REGION, struct.pack("<II", 0x3000, 0x2000)).data == b"\x00\x00"
-    assert vc.flash.data[0x3000:0x5000] == b"\xff" * 0x2000 and vc.flash.data[0x2FFF] == 0 and vc.flash.data[0x5000] == 0
+    assert vc.flash.data[0x3000:0x5000] == b"\xff" * 0x2000
+    assert vc.flash.data[0x2FFF] == 0 and vc.flash.data[0x5000] == 0
     assert stub.one(op.ERASE_FLASH).data == b"\x00\x00"
     assert vc.flash.data == b"\xff" * vc.flash.size
 
