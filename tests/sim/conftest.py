@@ -111,3 +111,10 @@ def esp8266() -> Host:
 
 def deflate(data: bytes) -> bytes:
     return zlib.compress(data, 9)
+
+
+@pytest.fixture
+def registry():  # type: ignore[no-untyped-def]
+    from esptk.plugins import make_plugin_manager
+
+    return make_plugin_manager()

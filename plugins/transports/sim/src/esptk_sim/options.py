@@ -96,7 +96,7 @@ def parse_options(chip: str, given: dict[str, str]) -> SimOptions:
         if size < 0x10000 or size & (size - 1):
             raise UsageError(f"bad flash size {g['flash_size']!r}", hint="a power of two from 64KB up, e.g. 4MB")
         if flash_id is None:
-            flash_id = 0x4000EF | ((size.bit_length() - 1) << 16)  # Winbond-style id with that capacity
+            flash_id = 0x40EF | ((size.bit_length() - 1) << 16)  # Winbond-style id with that capacity
     else:
         size_from_id = flash_size_from_id(flash_id) if flash_id is not None else None
         if flash_id is not None and size_from_id is None:
