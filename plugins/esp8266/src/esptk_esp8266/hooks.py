@@ -34,3 +34,14 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
 
 
 # --- virtual chip (esptk_sim_chip) ---------------------------------------------------------
+
+from esptk.simchip import SimChip  # noqa: E402 - this section's own import
+
+
+@hookimpl
+def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
+    if chip.name != CHIP.name:
+        return None
+    from .sim import make_sim_chip
+
+    return make_sim_chip(CHIP, options)
