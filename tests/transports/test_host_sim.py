@@ -63,7 +63,9 @@ def test_memory_read_write_dump(chip: str, addr: int, tmp_path: Path) -> None:
 @pytest.mark.parametrize("chip", CHIPS)
 def test_address_outside_the_memory_map_is_one_clear_error(chip: str) -> None:
     r = run_esptk("--port", url(chip), "read-mem", "0x10000000")
-    assert r.code == 1 and "Traceback" not in r.err and r.err.startswith("error:")
+    assert r.code == 1 and "Traceback" not in r.err
+    tail = r.err.strip().splitlines()[-2:]
+    assert tail[0].startswith("error: cannot read 0x10000000") and tail[1].startswith("hint:")
 
 
 def test_chip_mismatch_is_refused() -> None:

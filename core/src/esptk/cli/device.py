@@ -7,8 +7,12 @@ from typing import Annotated
 
 import typer
 
+import contextlib
+from collections.abc import Iterator
+
 from .. import __version__
 from ..chip import format_mac
+from ..errors import CommandFailed
 from ..fileio import parse_int, read_file, write_atomic
 from ..flasher import detect_flash_size
 from ..session import load_ram_segments
@@ -66,19 +70,29 @@ def flash_id(ctx: typer.Context, as_json: JsonOpt = False) -> None:
           [f"Manufacturer: {manu:02x}", f"Device: {device:04x}", f"Detected flash size: {size_name(size)}"])
 
 
+@contextlib.contextmanager
+def _memory(addr: int, verb: str) -> Iterator[None]:
+    try:
+        yield
+    except CommandFailed as e:
+        raise CommandFailed(f"cannot {verb} 0x{addr:08x}: {e.message}", e.status,
+                            hint="is the address inside the chip's memory map and word-aligned?") from e
+
+
 def read_mem(ctx: typer.Context, address: str, as_json: JsonOpt = False) -> None:
     """Read one 32-bit word of memory (or a register)."""
     addr = parse_int(address, "address")
-    with session(ctx, use_stub=False) as s:
+    with session(ctx, use_stub=False) as s, _memory(addr, "read"):
         value = s.loader.read_reg(addr)
     _emit(ctx, as_json, {"address": addr, "value": value}, [f"0x{addr:08x} = 0x{value:08x}"])
 
 
-def write_mem(ctx: typer.Context, address: str, value: str, mask: str = "0xFFFFFFFF",
+def write_mem(ctx: typer.Context, address: str, value: str,
+              mask: Annotated[str, typer.Argument(help="Bits to change.")] = "0xFFFFFFFF",
               as_json: JsonOpt = False) -> None:
     """Write a 32-bit word of memory (bits outside MASK keep their value)."""
     addr, val, msk = parse_int(address, "address"), parse_int(value, "value"), parse_int(mask, "mask")
-    with session(ctx, use_stub=False) as s:
+    with session(ctx, use_stub=False) as s, _memory(addr, "write"):
         s.loader.write_reg(addr, val, msk)
         after = s.loader.read_reg(addr)
     _emit(ctx, as_json, {"address": addr, "value": val, "mask": msk, "read_back": after},
@@ -96,7 +110,8 @@ def dump_mem(ctx: typer.Context, address: str, size: str, filename: str,
     with session(ctx, use_stub=False, no_progress=no_progress) as s:
         s.progress.start(f"Reading memory at 0x{addr:08x}", n)
         for off in range(0, n, 4):
-            buf += struct.pack("<I", s.loader.read_reg(addr + off))
+            with _memory(addr + off, "read"):
+                buf += struct.pack("<I", s.loader.read_reg(addr + off))
             if off % 1024 == 0:
                 s.progress.advance(off)
         s.progress.advance(n)
