@@ -1,0 +1,62 @@
+"""Human-readable text for ``image-info`` (returned as lines; the CLI prints them)."""
+
+from __future__ import annotations
+
+from .model import ImageInfo
+
+
+def _title(text: str) -> list[str]:
+    return ["", text, "=" * len(text)]
+
+
+def _rev(full: int) -> str:
+    return f"v{full // 100}.{full % 100}"
+
+
+def describe(info: ImageInfo, chip_label: str) -> list[str]:
+    lines = _title(f"{chip_label} Image Header")
+    lines += [
+        f"Image version: {info.version}",
+        f"Entry point: 0x{info.entry:08x}",
+        f"Segments: {info.segment_count}",
+        f"Flash size: {info.flash_size_name or f'invalid (code 0x{info.flash_size_freq >> 4:x})'}",
+        f"Flash freq: {info.flash_freq_name or f'invalid (code 0x{info.flash_size_freq & 0xF:x})'}",
+        f"Flash mode: {(info.flash_mode_name or '').upper() or f'invalid (code 0x{info.flash_mode:x})'}",
+    ]
+    ext = info.extended
+    if ext is not None:
+        wp = f"0x{ext['wp_pin']:x}" + (" (disabled)" if ext["wp_pin_disabled"] else "")
+        chip_name = ext["chip_name"] or "unknown chip"
+        lines += _title(f"{chip_label} Extended Image Header")
+        lines += [
+            f"WP pin: {wp}",
+            "Flash pins drive settings: " + ", ".join(
+                f"{k}: 0x{ext[k]:x}" for k in ("clk_drv", "q_drv", "d_drv", "cs0_drv", "hd_drv", "wp_drv")),
+            f"Chip ID: {ext['chip_id']} ({chip_name})",
+            f"Minimal chip revision: {_rev(ext['min_rev_full'])}, (legacy min_rev = {ext['min_rev']})",
+            f"Maximal chip revision: {_rev(ext['max_rev_full'])}",
+        ]
+    lines += _title("Segments Information")
+    lines += ["Segment   Length   Load addr   File offs  Memory types",
+              "-------  -------  ----------  ----------  ------------"]
+    for s in info.segments:
+        lines.append(f"{s.index:>7}  0x{s.length:05x}  0x{s.addr:08x}  0x{s.file_offset:08x}  "
+                     + ", ".join(s.regions))
+    lines += _title(f"{chip_label} Image Footer")
+    lines.append(f"Checksum: 0x{info.checksum_stored:02x} ("
+                 + ("valid" if info.checksum_valid else f"invalid - calculated 0x{info.checksum_calc:02x}") + ")")
+    if info.digest_stored is not None:
+        state = "valid" if info.digest_valid else f"invalid - calculated {(info.digest_calc or b'').hex()}"
+        lines.append(f"Validation hash: {info.digest_stored.hex()} ({state})")
+    crc = info.extras.get("crc32")
+    if crc:
+        lines.append(f"CRC32: 0x{crc['stored']:08x} ({'valid' if crc['valid'] else 'invalid'})")
+    for key, title in (("app_description", "Application Information"),
+                       ("bootloader_description", "Bootloader Information")):
+        desc = info.extras.get(key)
+        if desc:
+            lines += _title(title)
+            lines += [f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in desc.items()]
+    for w in info.warnings:
+        lines.append(f"Warning: {w}")
+    return lines
