@@ -83,16 +83,18 @@ def _record(rtype: int, addr: int, payload: bytes) -> str:
 def write_hex(pieces: Sequence[tuple[int, bytes]], record_size: int = 16) -> bytes:
     """Intel HEX text for the given non-overlapping ``(address, bytes)`` pieces.
 
-    An extended linear address record opens the file and precedes every change of the upper 16
-    address bits; data records never cross a 64 KiB boundary or a gap.
+    When any byte lies above 64 KiB, an extended linear address record opens the file and
+    precedes every change of the upper 16 address bits; data records never cross a 64 KiB
+    boundary or a gap.
     """
     lines: list[str] = []
     upper = None
+    extended = any(start + len(data) - 1 > 0xFFFF for start, data in pieces if data)
     for start, data in sorted(pieces):
         pos = 0
         while pos < len(data):
             addr = start + pos
-            if upper != addr >> 16:
+            if extended and upper != addr >> 16:
                 upper = addr >> 16
                 lines.append(_record(4, 0, upper.to_bytes(2, "big")))
             n = min(record_size, len(data) - pos, 0x10000 - (addr & 0xFFFF))

@@ -80,10 +80,29 @@ class _Writer:
         self.out.append(image_checksum(self.chunks))
 
 
-def _place_flash(w: _Writer, seg: Segment, ram: list[Segment], base: int) -> None:
+def _place_flash_after_footer(w: _Writer, seg: Segment, base: int) -> None:
+    """``--ram-only-header``: one padding segment (a whole page of it when already aligned, as
+    esptool does), then ``seg``; positions count from the flash offset ``base``."""
+    pad = (PAGE - (len(w.out) + base) % PAGE) + (seg.addr % PAGE) - 16
+    if pad < 0:
+        pad += PAGE
+    if pad:
+        w.segment(0, b"\x00" * pad)
+    _write_flash(w, seg, base)
+
+
+def _write_flash(w: _Writer, seg: Segment, base: int) -> None:
+    data = seg.data
+    tail = (len(w.out) + base + 8 + len(data)) % PAGE
+    if tail < TAIL_MIN:
+        data += b"\x00" * (TAIL_MIN - tail)
+    w.segment(seg.addr, data)
+
+
+def _place_flash(w: _Writer, seg: Segment, ram: list[Segment]) -> None:
     """Fill up to the alignment ``seg`` needs (from RAM pieces or padding), then write it."""
     while True:
-        pad = pad_before(len(w.out) + base, seg.addr)
+        pad = pad_before(len(w.out), seg.addr)
         if pad == 0:
             break
         if ram and pad > 8:
@@ -96,11 +115,7 @@ def _place_flash(w: _Writer, seg: Segment, ram: list[Segment], base: int) -> Non
                 ram.pop(0)
         else:
             w.segment(0, b"\x00" * pad)
-    data = seg.data
-    tail = (len(w.out) + base + 8 + len(data)) % PAGE
-    if tail < TAIL_MIN:
-        data += b"\x00" * (TAIL_MIN - tail)
-    w.segment(seg.addr, data)
+    _write_flash(w, seg, 0)
 
 
 def _to_front(segs: list[Segment], name: str) -> list[Segment]:
@@ -142,12 +157,12 @@ def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[I
         w.footer()
         ram_count = w.count
         for s in sorted(flash, key=lambda s: s.addr, reverse=True):
-            _place_flash(w, s, [], chip.bootloader_offset)
+            _place_flash_after_footer(w, s, chip.bootloader_offset)
         w.out[1] = ram_count
         return [ImageFile(bytes(w.out), ".bin")]
 
     for s in flash:
-        _place_flash(w, s, ram, 0)
+        _place_flash(w, s, ram)
     for r in ram:
         w.segment(r.addr, r.data)
     if settings.secure_pad and digest:
