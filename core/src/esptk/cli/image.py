@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,7 @@ from .state import registry
 
 if TYPE_CHECKING:
     from ..chip import ChipSpec
+    from ..image.model import ImageInfo
 
 FM_ENV = ["ESPTK_FM", "ESPTOOL_FM"]
 FF_ENV = ["ESPTK_FF", "ESPTOOL_FF"]
@@ -59,7 +60,8 @@ def _size(text: str | None, what: str) -> int | None:
 def _chip(ctx: typer.Context, command: str) -> ChipSpec:
     name = state(ctx).chip
     if name == "auto":
-        raise UsageError(f"{command} needs to know the chip", hint=f"add --chip, e.g. 'esptk --chip esp32 {command} ...'")
+        raise UsageError(f"{command} needs to know the chip",
+                         hint=f"add --chip, e.g. 'esptk --chip esp32 {command} ...'")
     with _input_errors():
         return registry().chip(name)
 
@@ -97,7 +99,7 @@ def elf2image(
     pad_to_size: Annotated[str | None, typer.Option("--pad-to-size", "--fill-flash-size",
                                                     help="Pad the image with 0xFF to a multiple of this size.")] = None,
     ram_only_header: Annotated[bool, typer.Option(help="Header lists RAM segments only (simple boot).")] = False,
-    flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="qio, qout, dio, dout.")] = "qio",
+    flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="qio/qout/dio/dout.")] = "qio",
     flash_freq: Annotated[str, typer.Option("--flash-freq", "-ff", envvar=FF_ENV, help="e.g. 40m, 80m.")] = "40m",
     flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=FS_ENV, help="e.g. 1MB, 4MB.")] = "1MB",
 ) -> None:
@@ -166,7 +168,8 @@ def make_image(
         chip = chips[0]
     else:
         chip = _chip(ctx, "make-image")
-    segs = [Segment(_number(a, "segment address"), read_input(f), os.path.basename(f)) for f, a in zip(segfile, segaddr)]
+    segs = [Segment(_number(a, "segment address"), read_input(f), os.path.basename(f))
+            for f, a in zip(segfile, segaddr, strict=True)]
     zero_size = next((n for n, c in chip.flash_size_codes.items() if c == 0), "1MB")
     settings = ImageSettings(flash_size=zero_size, raw_segments=True)
     with _input_errors():
@@ -217,7 +220,7 @@ def image_info(
             return
         _print_info(chip, info, detected=st.chip == "auto")
         return
-    results = []
+    results: list[dict[str, Any]] = []
     lines = ["Merged binary image detected. Processing each file individually."]
     for i, (addr, blob) in enumerate(pieces, 1):
         head = f"Processing file {i}/{len(pieces)}, offset: 0x{addr:x}, size: {len(blob)} bytes"
@@ -235,7 +238,7 @@ def image_info(
         console.out("\n".join(lines))
 
 
-def _read_one(chip_name: str, data: bytes) -> tuple[ChipSpec, object]:
+def _read_one(chip_name: str, data: bytes) -> tuple[ChipSpec, ImageInfo]:
     chip = _guess_chip(data) if chip_name == "auto" else _chip_by_name(chip_name)
     with _input_errors():
         info = registry().hook.esptk_read_image(chip=chip, data=data)
@@ -249,19 +252,14 @@ def _chip_by_name(name: str) -> ChipSpec:
         return registry().chip(name)
 
 
-def _info_lines(chip: ChipSpec, info: object, detected: bool) -> list[str]:
+def _info_lines(chip: ChipSpec, info: ImageInfo, detected: bool) -> list[str]:
     from ..image.describe import describe
-    from ..image.model import ImageInfo
 
-    assert isinstance(info, ImageInfo)
     lines = [f"Detected image type: {chip.description}"] if detected else []
     return lines + describe(info, chip.description)
 
 
-def _print_info(chip: ChipSpec, info: object, detected: bool) -> None:
-    from ..image.model import ImageInfo
-
-    assert isinstance(info, ImageInfo)
+def _print_info(chip: ChipSpec, info: ImageInfo, detected: bool) -> None:
     console.out("\n".join([f"Image size: {info.size} bytes", *_info_lines(chip, info, detected)]))
 
 
@@ -275,7 +273,7 @@ def merge_bin(
                                                     help="Fill raw output with 0xFF up to this flash size.")] = None,
     chunk_size: Annotated[int | None, typer.Option(help="UF2 payload bytes per block.")] = None,
     md5_disable: Annotated[bool, typer.Option(help="UF2 blocks without MD5.")] = False,
-    flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="keep or qio/qout/dio/dout.")] = "keep",
+    flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="keep or e.g. dio.")] = "keep",
     flash_freq: Annotated[str, typer.Option("--flash-freq", "-ff", envvar=FF_ENV, help="keep or e.g. 40m.")] = "keep",
     flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=FS_ENV, help="keep or e.g. 4MB.")] = "keep",
 ) -> None:

@@ -13,6 +13,10 @@ def _rev(full: int) -> str:
     return f"v{full // 100}.{full % 100}"
 
 
+def _blk(full: int) -> str:
+    return f"{full // 100}.{full % 100}"
+
+
 def describe(info: ImageInfo, chip_label: str) -> list[str]:
     lines = _title(f"{chip_label} Image Header")
     lines += [
@@ -45,18 +49,25 @@ def describe(info: ImageInfo, chip_label: str) -> list[str]:
     lines += _title(f"{chip_label} Image Footer")
     lines.append(f"Checksum: 0x{info.checksum_stored:02x} ("
                  + ("valid" if info.checksum_valid else f"invalid - calculated 0x{info.checksum_calc:02x}") + ")")
-    if info.digest_stored is not None:
-        state = "valid" if info.digest_valid else f"invalid - calculated {(info.digest_calc or b'').hex()}"
-        lines.append(f"Validation hash: {info.digest_stored.hex()} ({state})")
-    crc = info.extras.get("crc32")
-    if crc:
-        lines.append(f"CRC32: 0x{crc['stored']:08x} ({'valid' if crc['valid'] else 'invalid'})")
-    for key, title in (("app_description", "Application Information"),
-                       ("bootloader_description", "Bootloader Information")):
-        desc = info.extras.get(key)
-        if desc:
-            lines += _title(title)
-            lines += [f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in desc.items()]
+    if info.digest_stored is not None:  # the computed digest, as esptool shows it (--json has both)
+        lines.append(f"Validation hash: {(info.digest_calc or b'').hex()} "
+                     f"({'valid' if info.digest_valid else 'invalid'})")
+    app = info.extras.get("app_description")
+    if app:
+        lines += _title("Application Information")
+        lines += [
+            f"Project name: {app['project_name']}", f"App version: {app['app_version']}",
+            f"Compile time: {app['compile_time']}", f"ELF file SHA256: {app['elf_sha256']}",
+            f"ESP-IDF: {app['idf_version']}",
+            f"Minimal eFuse block revision: {_blk(app['min_efuse_blk_rev_full'])}",
+            f"Maximal eFuse block revision: {_blk(app['max_efuse_blk_rev_full'])}",
+            f"Secure version: {app['secure_version']}",
+        ]
+    boot = info.extras.get("bootloader_description")
+    if boot:
+        lines += _title("Bootloader Information")
+        lines += [f"Bootloader version: {boot['version']}", f"ESP-IDF: {boot['idf_version']}",
+                  f"Compile time: {boot['compile_time']}"]
     for w in info.warnings:
         lines.append(f"Warning: {w}")
     return lines

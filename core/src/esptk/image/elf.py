@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+from collections.abc import Mapping
 
 from ..errors import ImageError, UsageError
 from .model import Segment
@@ -35,6 +36,9 @@ class ElfFile:
         self.name = name
         self.data = data
         self.warnings: list[str] = []
+        self._given: list[Segment] | None = None
+        self._sections: list[tuple[str, int, int, int, int]] = []
+        self._phdrs: list[tuple[int, int, int, int]] = []
         self._check_header()
         self.entry = self._parse()
 
@@ -84,7 +88,7 @@ class ElfFile:
         if shoff + shnum * shentsize > len(d):
             raise self._fail("truncated (section headers lie beyond the end of the file)")
 
-    def _parse(self) -> tuple[int, int]:
+    def _parse(self) -> int:
         from io import BytesIO
 
         from elftools.common.exceptions import ELFError
@@ -132,13 +136,12 @@ class ElfFile:
         return out
 
     def loadable(self, use_segments: bool = False) -> list[Segment]:
-        given: list[Segment] | None = getattr(self, "_given", None)
-        if given is not None:
-            return list(given)
+        if self._given is not None:
+            return list(self._given)
         return self.program_segments() if use_segments else self.sections()
 
 
-def _code(value: object, enum: dict[str, int]) -> int:
+def _code(value: object, enum: Mapping[str, int]) -> int:
     """pyelftools gives known enum values as names: turn them back into numbers."""
     if isinstance(value, str):
         return int(enum.get(value, 0xFFFF))

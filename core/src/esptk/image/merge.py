@@ -49,7 +49,7 @@ def load_pieces(pairs: Sequence[tuple[int, str]]) -> list[Piece]:
 
 def check_overlaps(pieces: Sequence[Piece]) -> None:
     """Refuse pieces whose sector-rounded ranges meet (they would erase each other when flashed)."""
-    for prev, cur in zip(pieces, pieces[1:]):
+    for prev, cur in zip(pieces, pieces[1:], strict=False):
         prev_end = -(-prev.end // SECTOR) * SECTOR
         if prev_end > (cur.addr // SECTOR) * SECTOR:
             raise UsageError(

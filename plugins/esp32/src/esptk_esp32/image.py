@@ -263,11 +263,13 @@ def _descriptors(data: bytes, segments: list[SegmentInfo]) -> dict[str, Any]:
             magic, secure_ver = struct.unpack_from("<II", data, start)
             if magic == APP_DESC_MAGIC:
                 blob = data[start:start + 256]
+                min_blk, max_blk = struct.unpack_from("<HH", blob, 176)
                 found["app_description"] = {
+                    "project_name": _cstr(blob[48:80]), "app_version": _cstr(blob[16:48]),
+                    "compile_time": f"{_cstr(blob[96:112])} {_cstr(blob[80:96])}",
+                    "elf_sha256": blob[144:176].hex(), "idf_version": _cstr(blob[112:144]),
+                    "min_efuse_blk_rev_full": min_blk, "max_efuse_blk_rev_full": max_blk,
                     "secure_version": secure_ver,
-                    "version": _cstr(blob[16:48]), "project_name": _cstr(blob[48:80]),
-                    "compile_time": _cstr(blob[80:96]), "compile_date": _cstr(blob[96:112]),
-                    "idf_version": _cstr(blob[112:144]), "elf_sha256": blob[144:176].hex(),
                 }
         if "DRAM" in s.regions and s.length >= 80 and data[start] == 0x50 and "bootloader_description" not in found:
             blob = data[start:start + 80]
