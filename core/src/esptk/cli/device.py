@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
 
-import contextlib
-from collections.abc import Iterator
-
 from .. import __version__
-from ..chip import format_mac
-from ..errors import CommandFailed
+from ..chip import ChipSpec, format_mac
+from ..errors import CommandFailed, UsageError
 from ..fileio import parse_int, read_file, write_atomic
 from ..flasher import detect_flash_size
+from ..plugins import Registry
 from ..session import load_ram_segments
 from ..spiflash import size_name
 from . import console
@@ -122,14 +122,29 @@ def dump_mem(ctx: typer.Context, address: str, size: str, filename: str,
 
 def load_ram(ctx: typer.Context, filename: str) -> None:
     """Load an image's segments into RAM and run it (the chip stays in RAM code)."""
-    from ..image.model import read_image_segments
-
     data = read_file(filename, "image")
     with session(ctx, use_stub=False) as s:
-        entry, segments = read_image_segments(s.registry, s.chip, data)
+        entry, segments = ram_segments(s.registry, s.chip, data, filename)
         s.progress.note(f"Loading {len(segments)} segments, entry 0x{entry:08x}")
         load_ram_segments(s, segments, entry)
         console.info("All segments loaded; running the program")
+
+
+def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> tuple[int, list[tuple[int, bytes]]]:
+    """(entry, [(address, bytes)]) of an image whose segments all load into RAM."""
+    info = registry.hook.esptk_read_image(chip=chip, data=data)
+    if info is None:
+        raise UsageError(f"no plugin reads {chip.description} images")
+    segs = []
+    for seg in info.segments:
+        start = seg.file_offset + 8
+        if seg.addr == 0:  # a padding segment
+            continue
+        if any(r in ("IROM", "DROM") for r in seg.regions) and not any("RAM" in r for r in seg.regions):
+            raise UsageError(f"{name}: segment at 0x{seg.addr:08x} ({'/'.join(seg.regions)}) is not in RAM",
+                             hint="load-ram takes images whose segments are all RAM segments")
+        segs.append((seg.addr, data[start : start + seg.length]))
+    return info.entry, segs
 
 
 def run(ctx: typer.Context) -> None:
