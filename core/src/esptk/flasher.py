@@ -35,6 +35,7 @@ READ_PACKET = 0x1000
 READ_IN_FLIGHT = 64
 SLOW_CHUNK = 64
 DEFAULT_SIZE = 4 * 1024 * 1024
+STUB_HINT = "the stub can: drop --no-stub ('esptk plugins' shows whether a chip plugin ships one)"
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ def _verify_written(s: Session, addr: int, data: bytes, digest: str) -> tuple[bo
 def flash_md5(s: Session, addr: int, size: int) -> bytes:
     if not s.flash.md5:
         raise UnsupportedCommand(f"the {s.chip.description} ROM loader cannot compute MD5",
-                                 hint="drop --no-stub so that esptk uses its stub")
+                                 hint=STUB_HINT)
     s.attach_flash()
     return s.loader.md5(addr, size, s.flash.md5_hex)
 
@@ -265,7 +266,7 @@ def read_flash(s: Session, addr: int, size: int) -> bytes:
     if s.flash.read == "slow":
         return _read_slow(s, addr, size)
     raise UnsupportedCommand(f"the {s.chip.description} ROM loader cannot read flash",
-                             hint="drop --no-stub so that esptk uses its stub")
+                             hint=STUB_HINT)
 
 
 def _read_stub(s: Session, addr: int, size: int) -> bytes:
@@ -312,7 +313,7 @@ def _read_slow(s: Session, addr: int, size: int) -> bytes:
 def erase_flash(s: Session) -> None:
     if not s.flash.erase:
         raise UnsupportedCommand(f"the {s.chip.description} ROM loader cannot erase the whole flash",
-                                 hint="drop --no-stub so that esptk uses its stub")
+                                 hint=STUB_HINT)
     s.attach_flash()
     s.progress.note("Erasing flash (this may take a while)...")
     s.loader.command(op.ERASE_FLASH, timeout=T.CHIP_ERASE)
