@@ -152,7 +152,8 @@ def write_region(s: Session, region: Region, compress: bool | None = None) -> Re
                 raise
             last = e
             s.progress.finish()
-            s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); retrying ({attempt + 2}/{REGION_ATTEMPTS})")
+            if attempt < REGION_ATTEMPTS - 1:
+                s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); retrying ({attempt + 2}/{REGION_ATTEMPTS})")
             s.loader.flush_input()
     else:
         raise FlashError(f"writing at 0x{addr:08x} failed {REGION_ATTEMPTS} times: {last}",
@@ -164,13 +165,23 @@ def write_region(s: Session, region: Region, compress: bool | None = None) -> Re
 
 
 def _block(s: Session, opcode: int, block: bytes, seq: int, timeout: float) -> None:
+    reply_lost = False
     for attempt in range(BLOCK_ATTEMPTS):
         try:
             s.loader.data_command(opcode, block, seq, timeout)
             return
         except (CommandTimeout, CommandFailed) as e:
-            if attempt == BLOCK_ATTEMPTS - 1 or isinstance(e, UnsupportedCommand):
+            if isinstance(e, UnsupportedCommand):
                 raise
+            if reply_lost and isinstance(e, CommandFailed):
+                # the first copy arrived (only its reply was lost) and the loader refuses a second:
+                # go on; the region's MD5 at the end tells whether that was right
+                s.progress.warn(f"block {seq}: the first copy arrived; going on")
+                return
+            if attempt == BLOCK_ATTEMPTS - 1:
+                raise
+            reply_lost = isinstance(e, CommandTimeout)
+            s.progress.warn(f"block {seq}: {e}; sending it again")
             s.loader.flush_input()
 
 
