@@ -9,9 +9,11 @@ SPI_ATTACH form and baud correction).
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .errors import UnsupportedCommand
 from .protocol import op
 
 if TYPE_CHECKING:
@@ -72,3 +74,10 @@ class FlashProtocol:
     def baud_value(self, loader: Loader, baud: int) -> int:
         """The value to send in CHANGE_BAUDRATE so that the chip ends up at ``baud``."""
         return baud
+
+    def soft_reset(self, loader: Loader) -> None:
+        """Leave the loader and run the application from flash (``--after soft_reset``, ``run``)."""
+        if self.stub:
+            raise UnsupportedCommand("this chip's stub cannot soft-reset", hint="use --after hard_reset")
+        loader.command(op.FLASH_BEGIN, struct.pack("<IIII", 0, 0, self.write_block_size, 0))
+        loader.command(op.FLASH_END, struct.pack("<I", 1))

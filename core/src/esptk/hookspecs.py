@@ -162,9 +162,3 @@ def esptk_add_commands(app: Any) -> None:
     :param app: the root ``typer.Typer`` application. Only plugins implementing this hook may
         depend on typer. Return value ignored.
     """
-
-
-@hookspec
-def esptk_session_event(event: str, details: dict[str, Any]) -> None:
-    """Notification of what a session does: ``connected``, ``stub_running``, ``region_written``,
-    ``region_verified``, ``finished``, ``failed``. Return value ignored; must not raise."""

@@ -59,8 +59,8 @@ class ResetSequence:
                 set_lines(None, bool(arg))
                 # usbser.sys only sends RTS with the next DTR write: repeat DTR (harmless elsewhere)
             elif kind == "U":
-                d, r = arg  # type: ignore[misc]
-                set_lines(d, r)
+                assert isinstance(arg, tuple)
+                set_lines(bool(arg[0]), bool(arg[1]))
             elif kind == "W":
                 sleep(float(arg))  # type: ignore[arg-type]
 

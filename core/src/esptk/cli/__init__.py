@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
-
-import click
 
 from ..errors import EsptkError, UsageError
 from . import console
@@ -23,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 operational error, 2 usage, 130 interrupted)."""
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw or bool(os.environ.get("ESPTK_DEBUG"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="warning: %(message)s")
     try:
         args = preprocess(raw)
         import typer
@@ -32,30 +32,41 @@ def main(argv: list[str] | None = None) -> int:
         cmd = typer.main.get_command(app)
         rc = cmd.main(args=args, prog_name="esptk", standalone_mode=False)
         return rc if isinstance(rc, int) else 0
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.exceptions.ClickException as e:
-        e.show()
-        return e.exit_code
-    except UsageError as e:
-        _report(e)
-        return 2
-    except EsptkError as e:
-        if debug:
-            traceback.print_exc()
-        _report(e)
-        return 1
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except Exception as e:  # noqa: BLE001 - sorted out below
+        return _handle(e, debug)
+    except KeyboardInterrupt:
         console.err.print("interrupted")
         return 130
-    except BrokenPipeError:
-        return 1
-    except Exception as e:  # noqa: BLE001 - a bug: say so, one line unless --debug
+
+
+def _is_cli_exception(e: BaseException) -> bool:
+    """click's (or typer's vendored click's) usage errors: they know how to show themselves."""
+    return hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int)
+
+
+def _handle(e: Exception, debug: bool) -> int:
+    import typer
+
+    if isinstance(e, typer.Exit):
+        return int(getattr(e, "exit_code", 0) or 0)
+    if isinstance(e, typer.Abort):
+        console.err.print("interrupted")
+        return 130
+    if isinstance(e, EsptkError):
         if debug:
-            traceback.print_exc()
-        console.err.print(f"[bold red]internal error:[/] {type(e).__name__}: {console.escape(str(e))}")
-        console.err.print("[dim]hint:[/] this is a bug in esptk; rerun with --debug and report the traceback")
+            traceback.print_exception(e)
+        _report(e)
+        return 2 if isinstance(e, UsageError) else 1
+    if isinstance(e, BrokenPipeError):
         return 1
+    if _is_cli_exception(e):
+        e.show()  # type: ignore[attr-defined]
+        return int(e.exit_code)  # type: ignore[attr-defined]
+    if debug:
+        traceback.print_exception(e)
+    console.err.print(f"[bold red]internal error:[/] {type(e).__name__}: {console.escape(str(e))}")
+    console.err.print("[dim]hint:[/] this is a bug in esptk; rerun with --debug and report the traceback")
+    return 1
 
 
 def run() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -43,7 +42,7 @@ class EsptkGroup(TyperGroup):
             for name, cmd in group.commands.items():
                 self.commands.setdefault(name, cmd)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         name = cmd_name.replace("_", "-")
         cmd = super().get_command(ctx, name)
         if cmd is None:
@@ -51,11 +50,11 @@ class EsptkGroup(TyperGroup):
             cmd = super().get_command(ctx, name)
         return cmd
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         self._load_plugin_commands()
         return super().list_commands(ctx)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, cmd, rest = super().resolve_command(ctx, args)
         return (cmd.name if cmd else name), cmd, rest
 
@@ -82,7 +81,8 @@ def root(
     chip: Annotated[str, typer.Option("--chip", "-c", envvar=["ESPTK_CHIP", "ESPTOOL_CHIP"],
                                       help="Chip type (auto detects).")] = "auto",
     port: Annotated[str | None, typer.Option("--port", "-p", envvar=["ESPTK_PORT", "ESPTOOL_PORT"],
-                                             help="Serial port, socket://HOST:PORT, rfc2217://... or sim://CHIP.")] = None,
+                                             help="Serial port, socket://HOST:PORT, rfc2217://... or sim://CHIP.",
+                                             )] = None,
     baud: Annotated[int, typer.Option("--baud", "-b", envvar=["ESPTK_BAUD", "ESPTOOL_BAUD"],
                                       help="Baud rate used after connecting.")] = 115200,
     before: Annotated[str, typer.Option(envvar=["ESPTK_BEFORE", "ESPTOOL_BEFORE"],

@@ -50,3 +50,14 @@ def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
 
 
 # --- virtual chip (esptk_sim_chip) ---------------------------------------------------------
+
+from esptk.simchip import SimChip  # noqa: E402 - this section's own import
+
+
+@hookimpl
+def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
+    if chip.name != CHIP.name:
+        return None
+    from .sim import make_sim_chip
+
+    return make_sim_chip(CHIP, options)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from esptk.flashproto import ROM_WRITE_BLOCK, SECTOR, FlashProtocol
 from esptk.protocol import op
+from esptk.protocol.packets import request
 
 if TYPE_CHECKING:
     from esptk.loader import Loader
@@ -36,3 +37,9 @@ class ESP8266RomFlash(FlashProtocol):
     def attach(self, loader: Loader) -> None:
         # the ROM has no SPI_ATTACH: an empty FLASH_BEGIN attaches the flash
         loader.command(op.FLASH_BEGIN, struct.pack("<IIII", 0, 0, ROM_WRITE_BLOCK, 0))
+
+
+class ESP8266StubFlash(FlashProtocol):
+    def soft_reset(self, loader: Loader) -> None:
+        # the stub returns into the ROM's boot-from-flash path; no reply comes
+        loader.send_frame(request(op.RUN_USER_CODE))

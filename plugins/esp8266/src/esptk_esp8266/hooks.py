@@ -18,12 +18,13 @@ def esptk_register_chips() -> list[ChipSpec]:
 
 @hookimpl
 def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
-    if chip.name != CHIP.name or stub:
+    if chip.name != CHIP.name:
         return None
-    from .flash import ESP8266RomFlash
+    from .flash import ESP8266RomFlash, ESP8266StubFlash
 
     base = FlashProtocol.default_for(chip, stub)
-    return ESP8266RomFlash(**{f: getattr(base, f) for f in base.__dataclass_fields__})
+    cls = ESP8266StubFlash if stub else ESP8266RomFlash
+    return cls(**{f: getattr(base, f) for f in base.__dataclass_fields__})
 
 
 # --- stub (esptk_select_stub) ---------------------------------------------------------------
@@ -45,3 +46,14 @@ def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
 
 
 # --- virtual chip (esptk_sim_chip) ---------------------------------------------------------
+
+from esptk.simchip import SimChip  # noqa: E402 - this section's own import
+
+
+@hookimpl
+def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
+    if chip.name != CHIP.name:
+        return None
+    from .sim import make_sim_chip
+
+    return make_sim_chip(CHIP, options)

@@ -1,0 +1,65 @@
+"""Connecting from the command line: global options -> Session, banner, trace and progress."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+import typer
+
+from ..session import Session, connect
+from . import console
+from .state import AppState
+
+
+def state_of(ctx: typer.Context) -> AppState:
+    st = ctx.find_object(AppState)
+    return st if st is not None else AppState()
+
+
+class Tracer:
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.last = self.t0
+
+    def __call__(self, direction: str, data: bytes) -> None:
+        now = time.monotonic()
+        label = {"out": "Write", "in": "Read", "noise": "Noise"}.get(direction, direction)
+        shown = data[:64].hex(" ") + (f" ... ({len(data)} bytes)" if len(data) > 64 else "")
+        console.err.print(f"TRACE +{now - self.t0:8.3f} (+{(now - self.last) * 1000:6.1f} ms) "
+                          f"{label} {len(data)} bytes: {shown}", markup=False, highlight=False)
+        self.last = now
+
+
+@contextlib.contextmanager
+def session(ctx: typer.Context, use_stub: bool | None = None, no_progress: bool = False) -> Iterator[Session]:
+    st = state_of(ctx)
+    progress = console.RichProgress(enabled=not no_progress and not st.json, quiet=st.quiet or st.json)
+    s = connect(
+        st.registry, port=st.port, chip=st.chip, baud=st.baud, before=st.before,
+        connect_attempts=st.connect_attempts, use_stub=(not st.no_stub) if use_stub is None else use_stub,
+        trace=Tracer() if st.trace else None, progress=progress,
+    )
+    ok = False
+    try:
+        if not st.quiet and not st.json:
+            banner(s)
+        yield s
+        ok = True
+    finally:
+        if ok:
+            s.close(st.after)
+        else:
+            s.transport.close()
+
+
+def banner(s: Session) -> None:
+    info = s.info()
+    console.info(f"Chip is {info.description}")
+    if info.features:
+        console.info(f"Features: {', '.join(info.features)}")
+    if info.crystal_mhz:
+        console.info(f"Crystal is {info.crystal_mhz}MHz")
+    console.info(f"MAC: {info.mac}")
+    console.info("Loader: " + ("stub" if s.stub else "ROM"))

@@ -1,0 +1,129 @@
+"""Commands that identify a chip and access its memory."""
+
+from __future__ import annotations
+
+import struct
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from ..chip import format_mac
+from ..fileio import parse_int, read_file, write_atomic
+from ..flasher import detect_flash_size
+from ..session import load_ram_segments
+from ..spiflash import size_name
+from . import console
+from .connect import session, state_of
+
+
+def register(app: typer.Typer) -> None:
+    for name, fn in (("chip-id", chip_id), ("read-mac", read_mac), ("flash-id", flash_id),
+                     ("read-mem", read_mem), ("write-mem", write_mem), ("dump-mem", dump_mem),
+                     ("load-ram", load_ram), ("run", run), ("version", version)):
+        app.command(name)(fn)
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results.")]
+
+
+def _emit(ctx: typer.Context, as_json: bool, data: dict[str, object], lines: list[str]) -> None:
+    if as_json or state_of(ctx).json:
+        console.out_json(data)
+    else:
+        for line in lines:
+            console.out(line)
+
+
+def read_mac(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Print the chip's factory MAC address."""
+    with session(ctx, use_stub=False) as s:
+        mac = format_mac(s.chip.read_mac(s.loader))
+    _emit(ctx, as_json, {"chip": s.chip.name, "mac": mac}, [f"MAC: {mac}"])
+
+
+def chip_id(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Print the chip id (chips without one print their MAC instead)."""
+    with session(ctx, use_stub=False) as s:
+        cid = s.chip.read_chip_id(s.loader)
+        mac = format_mac(s.chip.read_mac(s.loader))
+    if cid is None:
+        console.warn(f"{s.chip.description} has no chip id; showing its MAC instead")
+        _emit(ctx, as_json, {"chip": s.chip.name, "chip_id": None, "mac": mac}, [f"MAC: {mac}"])
+    else:
+        _emit(ctx, as_json, {"chip": s.chip.name, "chip_id": cid, "mac": mac}, [f"Chip ID: 0x{cid:08x}"])
+
+
+def flash_id(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Print the SPI flash JEDEC id and the size it implies."""
+    with session(ctx) as s:
+        jedec, size = detect_flash_size(s)
+    manu, dev = jedec & 0xFF, (jedec >> 8) & 0xFFFF
+    device = ((dev & 0xFF) << 8) | (dev >> 8)
+    _emit(ctx, as_json,
+          {"chip": s.chip.name, "flash_id": jedec, "manufacturer": manu, "device": device, "size": size,
+           "size_name": size_name(size)},
+          [f"Manufacturer: {manu:02x}", f"Device: {device:04x}", f"Detected flash size: {size_name(size)}"])
+
+
+def read_mem(ctx: typer.Context, address: str, as_json: JsonOpt = False) -> None:
+    """Read one 32-bit word of memory (or a register)."""
+    addr = parse_int(address, "address")
+    with session(ctx, use_stub=False) as s:
+        value = s.loader.read_reg(addr)
+    _emit(ctx, as_json, {"address": addr, "value": value}, [f"0x{addr:08x} = 0x{value:08x}"])
+
+
+def write_mem(ctx: typer.Context, address: str, value: str, mask: str = "0xFFFFFFFF",
+              as_json: JsonOpt = False) -> None:
+    """Write a 32-bit word of memory (bits outside MASK keep their value)."""
+    addr, val, msk = parse_int(address, "address"), parse_int(value, "value"), parse_int(mask, "mask")
+    with session(ctx, use_stub=False) as s:
+        s.loader.write_reg(addr, val, msk)
+        after = s.loader.read_reg(addr)
+    _emit(ctx, as_json, {"address": addr, "value": val, "mask": msk, "read_back": after},
+          [f"Wrote 0x{val:08x}, mask 0x{msk:08x} to 0x{addr:08x}; it reads 0x{after:08x}"])
+
+
+def dump_mem(ctx: typer.Context, address: str, size: str, filename: str,
+             no_progress: Annotated[bool, typer.Option("--no-progress")] = False,
+             as_json: JsonOpt = False) -> None:
+    """Read SIZE bytes of memory at ADDRESS (word by word) into FILENAME."""
+    addr, n = parse_int(address, "address"), parse_int(size, "size")
+    if addr % 4 or n % 4:
+        raise typer.BadParameter("address and size must be multiples of 4")
+    buf = bytearray()
+    with session(ctx, use_stub=False, no_progress=no_progress) as s:
+        s.progress.start(f"Reading memory at 0x{addr:08x}", n)
+        for off in range(0, n, 4):
+            buf += struct.pack("<I", s.loader.read_reg(addr + off))
+            if off % 1024 == 0:
+                s.progress.advance(off)
+        s.progress.advance(n)
+        s.progress.finish(f"Read {n} bytes at 0x{addr:08x} into {filename}")
+    write_atomic(filename, bytes(buf))
+    _emit(ctx, as_json, {"address": addr, "size": n, "file": filename}, [])
+
+
+def load_ram(ctx: typer.Context, filename: str) -> None:
+    """Load an image's segments into RAM and run it (the chip stays in RAM code)."""
+    from ..image.model import read_image_segments
+
+    data = read_file(filename, "image")
+    with session(ctx, use_stub=False) as s:
+        entry, segments = read_image_segments(s.registry, s.chip, data)
+        s.progress.note(f"Loading {len(segments)} segments, entry 0x{entry:08x}")
+        load_ram_segments(s, segments, entry)
+        console.info("All segments loaded; running the program")
+
+
+def run(ctx: typer.Context) -> None:
+    """Leave the loader and run the application in flash."""
+    with session(ctx, use_stub=False) as s:
+        s.flash.soft_reset(s.loader)
+        console.info("Running the application")
+
+
+def version() -> None:
+    """Print esptk's version."""
+    console.out(f"esptk {__version__}")

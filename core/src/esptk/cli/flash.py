@@ -1,0 +1,164 @@
+"""Commands that write, verify, read and erase flash."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..chip import parse_size
+from ..errors import FlashError, UsageError, VerifyError
+from ..fileio import parse_int, read_file, write_atomic
+from ..flasher import Region, erase_flash, erase_region, prepare, read_flash, verify_flash, write_flash
+from ..session import Session
+from ..spiflash import size_name
+from . import console
+from .connect import session, state_of
+
+FlashMode = Annotated[str, typer.Option("--flash-mode", "-fm", envvar=["ESPTK_FM", "ESPTOOL_FM"],
+                                        help="qio, qout, dio, dout or keep.")]
+FlashFreq = Annotated[str, typer.Option("--flash-freq", "-ff", envvar=["ESPTK_FF", "ESPTOOL_FF"],
+                                        help="80m, 40m, 26m, 20m or keep.")]
+FlashSize = Annotated[str, typer.Option("--flash-size", "-fs", envvar=["ESPTK_FS", "ESPTOOL_FS"],
+                                        help="e.g. 4MB, keep or detect.")]
+NoProgress = Annotated[bool, typer.Option("--no-progress", "-p", help="No progress bars.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results.")]
+
+
+def register(app: typer.Typer) -> None:
+    for name, fn in (("write-flash", write_flash_cmd), ("verify-flash", verify_flash_cmd),
+                     ("read-flash", read_flash_cmd), ("erase-flash", erase_flash_cmd),
+                     ("erase-region", erase_region_cmd)):
+        app.command(name)(fn)
+
+
+def parse_pairs(args: list[str]) -> list[Region]:
+    if not args or len(args) % 2:
+        raise UsageError("expected ADDRESS FILE pairs", hint="e.g. write-flash 0x1000 bootloader.bin 0x10000 app.bin")
+    regions = []
+    for i in range(0, len(args), 2):
+        addr = parse_int(args[i], "address")
+        regions.append(Region(addr, read_file(args[i + 1]), args[i + 1]))
+    return regions
+
+
+def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -> list[Region]:
+    if (mode, freq, size) == ("keep", "keep", "keep"):
+        return regions
+    from ..image.patch import patch_flash_params
+
+    if size == "detect":
+        size = size_name(prepare(s))
+    out = []
+    for r in regions:
+        if r.address != s.chip.bootloader_offset:
+            out.append(r)
+            continue
+        data, warnings = patch_flash_params(s.registry, s.chip, r.data, r.address, mode, freq, size)
+        for w in warnings:
+            s.progress.warn(w)
+        out.append(Region(r.address, data, r.name))
+    return out
+
+
+def _flash_size(s: Session, size: str) -> int | None:
+    if size in ("keep", "detect"):
+        return None
+    return parse_size(size)
+
+
+def write_flash_cmd(
+    ctx: typer.Context,
+    pairs: Annotated[list[str], typer.Argument(help="ADDRESS FILE pairs.", metavar="ADDRESS FILE ...")],
+    flash_mode: FlashMode = "keep", flash_freq: FlashFreq = "keep", flash_size: FlashSize = "keep",
+    erase_all: Annotated[bool, typer.Option("--erase-all", "-e", help="Erase all flash first.")] = False,
+    compress: Annotated[bool, typer.Option("--compress", "-z", help="Compress (default with the stub).")] = False,
+    no_compress: Annotated[bool, typer.Option("--no-compress", "-u", help="Do not compress.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
+    no_progress: NoProgress = False, as_json: JsonOpt = False,
+) -> None:
+    """Write files to flash, each at its address; every region is verified by the chip's MD5."""
+    if compress and no_compress:
+        raise UsageError("--compress and --no-compress exclude each other")
+    regions = parse_pairs(pairs)
+    with session(ctx, no_progress=no_progress) as s:
+        regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
+        results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
+                              erase_all=erase_all, flash_size=_flash_size(s, flash_size))
+        checked = verify_flash(s, regions) if verify else []
+    bad = [c for c in checked if not c["ok"]]
+    if bad:
+        raise VerifyError(f"verification failed at 0x{bad[0]['address']:08x}")
+    if as_json or state_of(ctx).json:
+        console.out_json({"chip": s.chip.name, "regions": [r.as_dict() for r in results]})
+    unverified = [r for r in results if not r.verified]
+    if unverified:
+        console.warn(f"{len(unverified)} region(s) written but not verified: {unverified[0].how}")
+    elif not state_of(ctx).quiet:
+        console.info("All regions written and verified" + (" (and verified again)" if verify else ""))
+
+
+def verify_flash_cmd(
+    ctx: typer.Context,
+    pairs: Annotated[list[str], typer.Argument(metavar="ADDRESS FILE ...")],
+    diff: Annotated[bool, typer.Option("--diff", help="Show the differing offsets.")] = False,
+    flash_mode: FlashMode = "keep", flash_freq: FlashFreq = "keep", flash_size: FlashSize = "keep",
+    as_json: JsonOpt = False,
+) -> None:
+    """Check that flash holds the given files."""
+    regions = parse_pairs(pairs)
+    with session(ctx) as s:
+        regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
+        results = verify_flash(s, regions, diff=diff)
+    if as_json or state_of(ctx).json:
+        console.out_json({"chip": s.chip.name, "regions": results})
+    else:
+        for r in results:
+            status = "OK" if r["ok"] else "DIFFERS"
+            console.out(f"0x{r['address']:08x} {r['name']}: {status}")
+            if not r["ok"] and diff:
+                offsets = r["offsets"]
+                assert isinstance(offsets, list)
+                console.out(f"  {r['differences']} bytes differ: " + " ".join(f"0x{o:08x}" for o in offsets[:32]))
+    bad = [r for r in results if not r["ok"]]
+    if bad:
+        raise VerifyError(f"{len(bad)} of {len(results)} regions differ from flash")
+
+
+def read_flash_cmd(
+    ctx: typer.Context, address: str, size: str, filename: str,
+    no_progress: NoProgress = False, as_json: JsonOpt = False,
+) -> None:
+    """Read SIZE bytes (or ALL) of flash at ADDRESS into FILENAME (checked by the chip's MD5)."""
+    addr = parse_int(address, "address")
+    with session(ctx, no_progress=no_progress) as s:
+        total = prepare(s)
+        n = total - addr if size.upper() == "ALL" else parse_size(size)
+        if addr + n > total:
+            raise UsageError(f"0x{addr:x}+0x{n:x} ends past the {size_name(total)} flash")
+        data = read_flash(s, addr, n)
+    write_atomic(filename, data)
+    if as_json or state_of(ctx).json:
+        import hashlib
+
+        console.out_json({"address": addr, "size": n, "file": filename, "md5": hashlib.md5(data).hexdigest()})
+    elif not state_of(ctx).quiet:
+        console.info(f"Read {n} bytes at 0x{addr:08x} into {filename}")
+
+
+def erase_flash_cmd(ctx: typer.Context) -> None:
+    """Erase the whole flash (needs the stub)."""
+    with session(ctx) as s:
+        erase_flash(s)
+    console.info("Flash erased")
+
+
+def erase_region_cmd(ctx: typer.Context, address: str, size: str) -> None:
+    """Erase SIZE bytes at ADDRESS (both multiples of 4 KiB)."""
+    addr, n = parse_int(address, "address"), parse_size(size)
+    with session(ctx) as s:
+        verified = erase_region(s, addr, n)
+    if not verified:
+        raise FlashError(f"erased 0x{addr:08x}+0x{n:x} but could not verify it (no MD5 on this loader)",
+                         hint="drop --no-stub so that esptk can verify")
+    console.info(f"Erased and verified 0x{addr:08x}+0x{n:x}")

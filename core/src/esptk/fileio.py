@@ -1,0 +1,49 @@
+"""Reading and writing user files: clear errors, and never a half-written output file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from .errors import UsageError
+
+
+def read_file(path: str, what: str = "file") -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path} does not exist", hint="check the file name") from None
+    except IsADirectoryError:
+        raise UsageError(f"{what} {path} is a directory", hint="name a file") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path}: {e.strerror or e}") from None
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".esptk-", dir=folder)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}", hint="check that the folder exists") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def parse_int(text: str, what: str = "number") -> int:
+    try:
+        value = int(text.strip().replace("_", ""), 0)
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not a number", hint="use decimal or 0x-prefixed hex") from None
+    if value < 0:
+        raise UsageError(f"{what} {text!r} is negative")
+    return value

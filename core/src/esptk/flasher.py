@@ -1,0 +1,340 @@
+"""Flash operations on a connected :class:`~esptk.session.Session`.
+
+Everything a user does once connected: write (compressed where the loader can), verify, read,
+erase. Nothing here reports success for content it has not verified: a write returns
+``verified=False`` only where the loader has neither MD5 nor a way to read flash back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import (
+    CommandFailed,
+    CommandTimeout,
+    FlashError,
+    ProtocolError,
+    UnsupportedCommand,
+    UsageError,
+    VerifyError,
+)
+from .flashproto import SECTOR
+from .protocol import op
+from .protocol import timeouts as T
+from .session import Session
+from .spiflash import read_jedec_id, size_from_id, size_name
+
+BLOCK_ATTEMPTS = 3
+REGION_ATTEMPTS = 3
+READ_PACKET = 0x1000
+READ_IN_FLIGHT = 64
+SLOW_CHUNK = 64
+DEFAULT_SIZE = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Region:
+    address: int
+    data: bytes
+    name: str = ""
+
+
+@dataclass
+class RegionResult:
+    address: int
+    size: int  #: bytes of the file
+    written: int  #: bytes written to flash (after alignment and padding)
+    compressed: int | None
+    md5: str  #: MD5 of the written bytes
+    seconds: float
+    verified: bool
+    how: str  #: "md5", "read-back" or why it was not verified
+
+    def summary(self) -> str:
+        rate = self.written * 8 / max(self.seconds, 1e-6) / 1000
+        comp = f" ({self.compressed} compressed)" if self.compressed is not None else ""
+        text = (f"Wrote {self.written} bytes{comp} at 0x{self.address:08x} in {self.seconds:.1f} s "
+                f"({rate:.0f} kbit/s)")
+        return text + (", verified" if self.verified else f", NOT verified: {self.how}")
+
+    def as_dict(self) -> dict[str, object]:
+        return {"address": self.address, "size": self.size, "written": self.written,
+                "compressed_size": self.compressed, "md5": self.md5, "seconds": round(self.seconds, 3),
+                "verified": self.verified, "verification": self.how}
+
+
+# --- flash size and checks -------------------------------------------------------------------------
+def detect_flash_size(s: Session) -> tuple[int, int]:
+    """(JEDEC id, size in bytes); falls back to 4 MB with a warning for an unknown id."""
+    s.attach_flash()
+    jedec = read_jedec_id(s.loader, s.chip.spi)
+    size = size_from_id(jedec)
+    if size is None:
+        s.progress.warn(f"unknown flash id 0x{jedec:06x}: assuming {size_name(DEFAULT_SIZE)}")
+        size = DEFAULT_SIZE
+    return jedec, size
+
+
+def prepare(s: Session, flash_size: int | None = None) -> int:
+    """Attach the flash, settle its size (given or detected) and tell the loader."""
+    s.attach_flash()
+    if flash_size is None:
+        flash_size = s.flash_size or detect_flash_size(s)[1]
+    if flash_size > s.chip.max_flash_size:
+        s.progress.warn(f"{s.chip.description} addresses at most {size_name(s.chip.max_flash_size)}")
+        flash_size = s.chip.max_flash_size
+    s.flash_size = flash_size
+    if s.flash.set_params:
+        s.loader.command(op.SPI_SET_PARAMS, struct.pack("<IIIIII", 0, flash_size, 0x10000, SECTOR, 0x100, 0xFFFF))
+    return flash_size
+
+
+def check_regions(regions: Sequence[Region], flash_size: int) -> None:
+    """Refuse unaligned, overlapping or too large regions before anything is written."""
+    spans = []
+    for r in regions:
+        label = r.name or f"data for 0x{r.address:x}"
+        if r.address % 4:
+            raise UsageError(f"address 0x{r.address:x} of {label} is not a multiple of 4",
+                             hint="flash addresses must be 4-byte aligned (usually sector-aligned: 0x1000)")
+        if r.address + len(r.data) > flash_size:
+            raise UsageError(
+                f"{label} ({len(r.data)} bytes at 0x{r.address:x}) ends past the end of the "
+                f"{size_name(flash_size)} flash", hint="check the address, or the --flash-size")
+        spans.append((r.address // SECTOR, (r.address + max(len(r.data), 1) - 1) // SECTOR, label))
+    spans.sort()
+    for (_a0, a1, an), (b0, _b1, bn) in zip(spans, spans[1:]):
+        if b0 <= a1:
+            raise UsageError(f"{an} and {bn} share flash sectors",
+                             hint="regions are erased in 4 KiB sectors: they must not overlap or share one")
+
+
+# --- writing ---------------------------------------------------------------------------------------
+def write_flash(s: Session, regions: Sequence[Region], compress: bool | None = None,
+                erase_all: bool = False, flash_size: int | None = None) -> list[RegionResult]:
+    size = prepare(s, flash_size)
+    check_regions(regions, size)
+    if erase_all:
+        erase_flash(s)
+    return [write_region(s, r, compress) for r in regions]
+
+
+def write_region(s: Session, region: Region, compress: bool | None = None) -> RegionResult:
+    data = region.data + b"\xff" * (-len(region.data) % 4)
+    addr = region.address
+    if not s.stub:  # the ROM erases from the start of a sector: pad in front
+        pre = addr % SECTOR
+        data, addr = b"\xff" * pre + data, addr - pre
+    digest = hashlib.md5(data).hexdigest()
+    packed: bytes | None = None
+    if compress is not False and s.flash.compression:
+        packed = zlib.compress(data, 9)
+        if len(packed) >= len(data):
+            packed = None
+    t0 = time.monotonic()
+    last: Exception | None = None
+    for attempt in range(REGION_ATTEMPTS):
+        try:
+            if packed is not None:
+                _send_compressed(s, addr, data, packed)
+            else:
+                _send_plain(s, addr, data)
+            verified, how = _verify_written(s, addr, data, digest)
+            break
+        except (CommandTimeout, CommandFailed, VerifyError) as e:
+            if isinstance(e, UnsupportedCommand):
+                raise
+            last = e
+            s.progress.finish()
+            s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); retrying ({attempt + 2}/{REGION_ATTEMPTS})")
+            s.loader.flush_input()
+    else:
+        raise FlashError(f"writing at 0x{addr:08x} failed {REGION_ATTEMPTS} times: {last}",
+                         hint="check the link (cable, --baud) and retry") from last
+    res = RegionResult(addr, len(region.data), len(data), len(packed) if packed is not None else None,
+                       digest, time.monotonic() - t0, verified, how)
+    s.progress.finish(res.summary())
+    return res
+
+
+def _block(s: Session, opcode: int, block: bytes, seq: int, timeout: float) -> None:
+    for attempt in range(BLOCK_ATTEMPTS):
+        try:
+            s.loader.data_command(opcode, block, seq, timeout)
+            return
+        except (CommandTimeout, CommandFailed) as e:
+            if attempt == BLOCK_ATTEMPTS - 1 or isinstance(e, UnsupportedCommand):
+                raise
+            s.loader.flush_input()
+
+
+def _send_plain(s: Session, addr: int, data: bytes) -> None:
+    fp, ld = s.flash, s.loader
+    bs = fp.write_block_size
+    blocks = (len(data) + bs - 1) // bs
+    erase = fp.erase_size(addr, len(data))
+    timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
+    s.progress.start(f"Writing at 0x{addr:08x}", len(data))
+    ld.command(op.FLASH_BEGIN, struct.pack("<IIII", erase, blocks, bs, addr), timeout=timeout)
+    for seq in range(blocks):
+        block = data[seq * bs : (seq + 1) * bs]
+        block += b"\xff" * (bs - len(block))
+        _block(s, op.FLASH_DATA, block, seq, T.DEFAULT)
+        s.progress.advance(min((seq + 1) * bs, len(data)))
+    if s.stub:  # barrier: the stub acknowledges blocks before writing them
+        ld.command(op.FLASH_END, struct.pack("<I", 1))
+
+
+def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes) -> None:
+    fp, ld = s.flash, s.loader
+    bs = fp.write_block_size
+    blocks = (len(packed) + bs - 1) // bs
+    timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
+    s.progress.start(f"Writing at 0x{addr:08x}", len(data))
+    ld.command(op.FLASH_DEFL_BEGIN, struct.pack("<IIII", fp.defl_begin_size(len(data)), blocks, bs, addr),
+               timeout=timeout)
+    inflater = zlib.decompressobj()
+    done = 0
+    next_timeout = T.DEFAULT
+    for seq in range(blocks):
+        block = packed[seq * bs : (seq + 1) * bs]
+        grows = len(inflater.decompress(block))
+        timeout = next_timeout if s.stub else T.scaled(T.ERASE_WRITE_PER_MB, grows)
+        _block(s, op.FLASH_DEFL_DATA, block, seq, timeout)
+        next_timeout = T.stub_defl_block(grows)
+        done += grows
+        s.progress.advance(done)
+    if s.stub:
+        ld.command(op.FLASH_DEFL_END, struct.pack("<I", 1), timeout=next_timeout)
+
+
+def _verify_written(s: Session, addr: int, data: bytes, digest: str) -> tuple[bool, str]:
+    if s.flash.md5:
+        got = s.loader.md5(addr, len(data), s.flash.md5_hex).hex()
+        if got != digest:
+            empty = got == hashlib.md5(b"\xff" * len(data)).hexdigest()
+            raise VerifyError(f"MD5 of flash at 0x{addr:08x} is {got}, expected {digest}"
+                              + (" (the region is empty)" if empty else ""))
+        return True, "md5"
+    if s.flash.read:
+        if read_flash(s, addr, len(data)) != data:
+            raise VerifyError(f"flash at 0x{addr:08x} reads back different from what was written")
+        return True, "read-back"
+    return False, f"the {s.chip.description} ROM loader has neither MD5 nor flash reads (use the stub)"
+
+
+# --- verifying and reading -------------------------------------------------------------------------
+def flash_md5(s: Session, addr: int, size: int) -> bytes:
+    if not s.flash.md5:
+        raise UnsupportedCommand(f"the {s.chip.description} ROM loader cannot compute MD5",
+                                 hint="drop --no-stub so that esptk uses its stub")
+    s.attach_flash()
+    return s.loader.md5(addr, size, s.flash.md5_hex)
+
+
+def verify_flash(s: Session, regions: Sequence[Region], diff: bool = False) -> list[dict[str, object]]:
+    """Compare each region with the flash; returns per-region results (``ok``, differing offsets)."""
+    prepare(s)
+    out: list[dict[str, object]] = []
+    for r in regions:
+        data = r.data
+        if s.flash.md5:
+            same = flash_md5(s, r.address, len(data)).hex() == hashlib.md5(data).hexdigest()
+            flash_data = read_flash(s, r.address, len(data)) if (diff and not same) else None
+        else:
+            flash_data = read_flash(s, r.address, len(data))
+            same = flash_data == data
+        offsets: list[int] = []
+        if flash_data is not None and not same:
+            offsets = [r.address + i for i, (a, b) in enumerate(zip(flash_data, data)) if a != b]
+        out.append({"address": r.address, "size": len(data), "name": r.name, "ok": same,
+                    "differences": len(offsets), "offsets": offsets[:256]})
+    return out
+
+
+def read_flash(s: Session, addr: int, size: int) -> bytes:
+    """Read ``size`` bytes at ``addr``; the result is checked against the chip's MD5."""
+    s.attach_flash()
+    if s.flash.read == "stub":
+        return _read_stub(s, addr, size)
+    if s.flash.read == "slow":
+        return _read_slow(s, addr, size)
+    raise UnsupportedCommand(f"the {s.chip.description} ROM loader cannot read flash",
+                             hint="drop --no-stub so that esptk uses its stub")
+
+
+def _read_stub(s: Session, addr: int, size: int) -> bytes:
+    ld = s.loader
+    ld.command(op.READ_FLASH, struct.pack("<IIII", addr, size, READ_PACKET, READ_IN_FLIGHT))
+    buf = bytearray()
+    s.progress.start(f"Reading at 0x{addr:08x}", size)
+    while len(buf) < size:
+        frame = ld.read_frame(T.READ_PACKET)
+        if len(frame) < READ_PACKET and len(buf) + len(frame) < size:
+            raise ProtocolError(f"short read packet ({len(frame)} bytes) at offset {len(buf)}")
+        buf += frame
+        if len(buf) > size:
+            raise ProtocolError("the chip sent more data than asked for")
+        ld.send_frame(struct.pack("<I", len(buf)))
+        s.progress.advance(len(buf))
+    digest = ld.read_frame(T.READ_PACKET)
+    if len(digest) != 16:
+        raise ProtocolError(f"expected the 16-byte MD5 after the data, got {len(digest)} bytes")
+    if digest != hashlib.md5(buf).digest():
+        raise VerifyError(f"data read at 0x{addr:08x} does not match the chip's MD5",
+                          hint="the link corrupted data: lower --baud and retry")
+    s.progress.finish()
+    return bytes(buf)
+
+
+def _read_slow(s: Session, addr: int, size: int) -> bytes:
+    ld = s.loader
+    buf = bytearray()
+    s.progress.start(f"Reading at 0x{addr:08x}", size)
+    while len(buf) < size:
+        n = min(SLOW_CHUNK, size - len(buf))
+        r = ld.command(op.READ_FLASH_SLOW, struct.pack("<II", addr + len(buf), n), data_len=SLOW_CHUNK)
+        buf += r.data[:n]
+        s.progress.advance(len(buf))
+    if s.flash.md5 and ld.md5(addr, size, s.flash.md5_hex) != hashlib.md5(buf).digest():
+        raise VerifyError(f"data read at 0x{addr:08x} does not match the chip's MD5",
+                          hint="the link corrupted data: lower --baud and retry")
+    s.progress.finish()
+    return bytes(buf)
+
+
+# --- erasing ---------------------------------------------------------------------------------------
+def erase_flash(s: Session) -> None:
+    if not s.flash.erase:
+        raise UnsupportedCommand(f"the {s.chip.description} ROM loader cannot erase the whole flash",
+                                 hint="drop --no-stub so that esptk uses its stub")
+    s.attach_flash()
+    s.progress.note("Erasing flash (this may take a while)...")
+    s.loader.command(op.ERASE_FLASH, timeout=T.CHIP_ERASE)
+
+
+def erase_region(s: Session, addr: int, size: int) -> bool:
+    """Erase ``size`` bytes at ``addr`` (both sector-aligned); True if verified empty by MD5."""
+    if addr % SECTOR or size % SECTOR:
+        raise UsageError(f"erase region 0x{addr:x}+0x{size:x} is not 4 KiB aligned",
+                         hint="address and size must be multiples of 0x1000")
+    flash_size = prepare(s)
+    if addr + size > flash_size:
+        raise UsageError(f"region 0x{addr:x}+0x{size:x} ends past the {size_name(flash_size)} flash")
+    timeout = T.scaled(T.ERASE_REGION_PER_MB, size)
+    if s.flash.erase:
+        s.loader.command(op.ERASE_REGION, struct.pack("<II", addr, size), timeout=timeout)
+    else:  # the ROM erases up front on FLASH_BEGIN
+        bs = s.flash.write_block_size
+        s.loader.command(op.FLASH_BEGIN, struct.pack("<IIII", s.flash.erase_size(addr, size),
+                                                     (size + bs - 1) // bs, bs, addr), timeout=timeout)
+    if s.flash.md5:
+        if flash_md5(s, addr, size) != hashlib.md5(b"\xff" * size).digest():
+            raise VerifyError(f"region 0x{addr:x}+0x{size:x} is not empty after erasing")
+        return True
+    return False

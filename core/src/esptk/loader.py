@@ -1,0 +1,209 @@
+"""The protocol engine: commands to a ROM loader or stub over a :class:`~esptk.transport.Transport`.
+
+A :class:`Loader` sends requests, waits for the matching response and turns error statuses into
+:class:`~esptk.errors.CommandFailed`. It knows nothing about chips beyond the number of status
+bytes its loader appends; chip knowledge arrives through :class:`~esptk.chip.ChipSpec` and
+:class:`~esptk.flashproto.FlashProtocol`.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import time
+from collections import deque
+from collections.abc import Callable
+
+from .errors import CommandFailed, CommandTimeout, ProtocolError, UnsupportedCommand
+from .protocol import op, slip
+from .protocol import timeouts as T
+from .protocol.packets import (
+    OHAI,
+    SYNC_PAYLOAD,
+    Reply,
+    checksum,
+    data_payload,
+    describe_status,
+    is_unsupported,
+    parse_reply,
+    request,
+    split_status,
+)
+from .transport import Transport
+
+#: a callback receiving (direction "out"/"in"/"noise", bytes) for --trace
+Tracer = Callable[[str, bytes], None]
+
+CRASH_MARKERS = (b"Guru Meditation", b"Fatal exception", b"Exception (")
+MAX_FRAMES_PER_COMMAND = 100
+
+
+class Loader:
+    """Talks to one loader. ``status_bytes`` is 2 (ESP8266 ROM, any stub) or 4 (ESP32 ROM)."""
+
+    def __init__(self, transport: Transport, trace: Tracer | None = None, status_bytes: int = 2) -> None:
+        self.transport = transport
+        self.trace = trace
+        self.status_bytes = status_bytes
+        self.stub = False
+        self._decoder = slip.SlipDecoder()
+        self._frames: deque[bytes] = deque()
+        self.noise = bytearray()  #: text seen outside frames since the last flush (boot log)
+
+    # --- framing ------------------------------------------------------------------------------
+    def flush_input(self) -> None:
+        self.transport.flush_input()
+        self._decoder.reset()
+        self._frames.clear()
+        self.noise.clear()
+
+    def send_frame(self, packet: bytes) -> None:
+        if self.trace:
+            self.trace("out", packet)
+        self.transport.write(slip.encode(packet))
+
+    def read_frame(self, timeout: float) -> bytes:
+        """The next SLIP frame; CommandTimeout if none completes within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self._frames:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if self._decoder.in_frame:
+                    raise CommandTimeout("the reply stopped in the middle of a packet")
+                self._check_noise(final=True)
+                raise CommandTimeout(f"no reply within {timeout:g} s")
+            chunk = self.transport.read(4096, min(left, 0.5))
+            if not chunk:
+                continue
+            before = len(self._decoder.noise)
+            self._frames.extend(self._decoder.feed(chunk))
+            if len(self._decoder.noise) != before:
+                fresh = bytes(self._decoder.noise[before:])
+                self.noise += fresh
+                if self.trace:
+                    self.trace("noise", fresh)
+                self._check_noise()
+        frame = self._frames.popleft()
+        if self.trace:
+            self.trace("in", frame)
+        return frame
+
+    def _check_noise(self, final: bool = False) -> None:
+        text = bytes(self.noise)
+        for marker in CRASH_MARKERS:
+            i = text.find(marker)
+            if i >= 0 and (final or b"\n" in text[i:]):
+                line = text[i:].split(b"\n", 1)[0].decode("ascii", "replace").strip()
+                raise ProtocolError(f"the chip crashed: {line}",
+                                    hint="the program running on the chip failed; reset it into the bootloader")
+
+    def boot_mode(self) -> tuple[str | None, bool]:
+        """From the boot log seen so far: (boot mode "0x.." or None, "waiting for download" seen)."""
+        text = bytes(self.noise).decode("ascii", "replace")
+        m = re.search(r"boot:(0x[0-9a-fA-F]+)", text)
+        return (m.group(1) if m else None), ("waiting for download" in text)
+
+    # --- commands -----------------------------------------------------------------------------
+    def command(
+        self, opcode: int, payload: bytes = b"", chk: int = 0, timeout: float = T.DEFAULT,
+        data_len: int = 0, check: bool = True,
+    ) -> Reply:
+        """Send one request and return its reply (status split off). Raise on an error status
+        unless ``check`` is false."""
+        self.send_frame(request(opcode, payload, chk))
+        return self.wait_reply(opcode, timeout, data_len, check)
+
+    def wait_reply(self, opcode: int, timeout: float = T.DEFAULT, data_len: int = 0, check: bool = True) -> Reply:
+        deadline = time.monotonic() + min(timeout, T.MAX)
+        for _ in range(MAX_FRAMES_PER_COMMAND):
+            try:
+                frame = self.read_frame(max(deadline - time.monotonic(), 0.001))
+            except CommandTimeout as e:
+                if "middle" in str(e):
+                    raise CommandTimeout(f"the reply to {op.name(opcode)} stopped in the middle of a packet") from e
+                raise CommandTimeout(f"no reply to {op.name(opcode)} within {timeout:g} s") from e
+            reply = parse_reply(frame)
+            if reply is None:
+                continue
+            if reply.opcode != opcode:
+                other = split_status(reply, self.status_bytes)
+                if other.status[:2] == b"\x01\x05":  # the ROM's answer to an unknown opcode
+                    self._drain_after_unsupported()
+                    raise UnsupportedCommand(f"the loader does not support {op.name(opcode)}", other.code)
+                continue
+            reply = split_status(reply, self.status_bytes, data_len)
+            if check and reply.failed:
+                cls = UnsupportedCommand if is_unsupported(reply) else CommandFailed
+                raise cls(describe_status(reply, self.stub), reply.code)
+            return reply
+        raise ProtocolError(f"no reply to {op.name(opcode)} among {MAX_FRAMES_PER_COMMAND} packets",
+                            hint="the line carries traffic that is not for us: check the port")
+
+    def _drain_after_unsupported(self) -> None:
+        time.sleep(0.2)
+        self.flush_input()
+
+    # --- basic operations ---------------------------------------------------------------------
+    def sync(self) -> list[int]:
+        """One SYNC try: the value fields of the replies (ROM: non-zero, stub: 0)."""
+        self.send_frame(request(op.SYNC, SYNC_PAYLOAD))
+        first = self.wait_reply(op.SYNC, T.SYNC, check=False)
+        values = [first.value]
+        while True:  # the chip answers a SYNC several times (8 on real ROMs)
+            try:
+                frame = self.read_frame(0.05)
+            except CommandTimeout:
+                break
+            r = parse_reply(frame)
+            if r is not None and r.opcode == op.SYNC:
+                values.append(r.value)
+        return values
+
+    def read_reg(self, addr: int) -> int:
+        return self.command(op.READ_REG, struct.pack("<I", addr)).value
+
+    def write_reg(self, addr: int, value: int, mask: int = 0xFFFFFFFF, delay_us: int = 0) -> None:
+        self.command(op.WRITE_REG, struct.pack("<IIII", addr, value, mask, delay_us))
+
+    def data_command(self, opcode: int, data: bytes, seq: int, timeout: float = T.DEFAULT) -> Reply:
+        return self.command(opcode, data_payload(data, seq), checksum(data), timeout)
+
+    def mem_begin(self, size: int, blocks: int, block_size: int, addr: int) -> None:
+        self.command(op.MEM_BEGIN, struct.pack("<IIII", size, blocks, block_size, addr))
+
+    def mem_end(self, entry: int) -> None:
+        payload = struct.pack("<II", int(entry == 0), entry)
+        if self.stub or entry == 0:
+            self.command(op.MEM_END, payload)
+            return
+        # the ROM may jump before its reply leaves the UART: short timeout, errors ignored
+        try:
+            self.command(op.MEM_END, payload, timeout=T.MEM_END_ROM)
+        except (CommandTimeout, CommandFailed):
+            pass
+
+    def wait_greeting(self, timeout: float = T.STUB_GREETING) -> bool:
+        """Wait for the stub's OHAI frame; False if it does not come."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                frame = self.read_frame(left)
+            except CommandTimeout:
+                return False
+            if frame == OHAI:
+                return True
+
+    def md5(self, addr: int, size: int, hex_reply: bool) -> bytes:
+        """MD5 digest (16 bytes) of a flash region, computed by the chip."""
+        timeout = T.scaled(T.MD5_PER_MB, size)
+        r = self.command(op.SPI_FLASH_MD5, struct.pack("<IIII", addr, size, 0, 0), timeout=timeout,
+                         data_len=32 if hex_reply else 16)
+        if hex_reply:
+            try:
+                return bytes.fromhex(r.data.decode("ascii"))
+            except ValueError:
+                raise ProtocolError(f"MD5 reply is not hex: {r.data!r}") from None
+        return r.data

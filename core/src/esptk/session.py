@@ -1,0 +1,267 @@
+"""Connecting to a chip: reset into the loader, sync, detect, upload the stub, change baud.
+
+:func:`connect` returns a :class:`Session`, the object every device operation works on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .chip import ChipInfo, ChipSpec, format_mac
+from .errors import (
+    ChipMismatch,
+    CommandTimeout,
+    ProtocolError,
+    SyncFailed,
+    UnsupportedChip,
+    UsageError,
+)
+from .flashproto import RAM_BLOCK, FlashProtocol
+from .loader import Loader, Tracer
+from .progress import NullProgress, ProgressSink
+from .protocol import op
+from .reset import ResetSequence
+from .transport import Transport
+
+if TYPE_CHECKING:
+    from .plugins import Registry
+    from .stub import StubImage
+
+ROM_BAUD = 115200
+SYNC_TRIES = 5
+
+
+@dataclass
+class Session:
+    registry: Registry
+    transport: Transport
+    loader: Loader
+    chip: ChipSpec
+    flash: FlashProtocol
+    progress: ProgressSink = field(default_factory=NullProgress)
+    flash_attached: bool = False
+    flash_size: int | None = None
+
+    @property
+    def stub(self) -> bool:
+        return self.loader.stub
+
+    def use_loader(self, stub: bool) -> None:
+        self.loader.stub = stub
+        self.loader.status_bytes = 2 if stub else self.chip.rom_status_bytes
+        fp = self.registry.hook.esptk_flash_protocol(chip=self.chip, stub=stub)
+        self.flash = fp
+        self.flash_attached = False
+
+    def info(self) -> ChipInfo:
+        c, ld = self.chip, self.loader
+        xtal, _est = c.crystal_mhz(ld, self.transport.baud)
+        return ChipInfo(
+            chip=c.name, description=c.describe(ld), features=c.features(ld), crystal_mhz=xtal,
+            mac=format_mac(c.read_mac(ld)), chip_id=c.read_chip_id(ld), revision=c.revision(ld), stub=self.stub,
+        )
+
+    def close(self, after: str = "hard_reset") -> None:
+        try:
+            self._after(after)
+        finally:
+            self.transport.close()
+
+    def _after(self, after: str) -> None:
+        ld = self.loader
+        if after == "no_reset_stub":
+            return
+        if after in ("hard_reset", "watchdog_reset"):
+            seqs = _sequences(self.registry, "hard_reset", self.transport, self.chip)
+            if seqs:
+                seqs[0].run(self.transport.set_lines)
+            return
+        if after == "soft_reset":
+            self.flash.soft_reset(ld)
+            return
+        if after == "no_reset" and self.stub:
+            # tell the stub to reboot into the ROM loader
+            ld.command(op.FLASH_BEGIN, bytes(16))
+            ld.command(op.FLASH_END, b"\0\0\0\0")
+
+    # --- flash helpers shared by the operations ----------------------------------------------------
+    def attach_flash(self) -> None:
+        if not self.flash_attached:
+            self.flash.attach(self.loader)
+            self.flash_attached = True
+
+
+def _sequences(reg: Registry, mode: str, t: Transport, chip: ChipSpec | None) -> list[ResetSequence]:
+    found: list[ResetSequence] = []
+    for seqs in reg.hook.esptk_reset_sequences(mode=mode, capabilities=t.capabilities, chip=chip):
+        found.extend(seqs or ())
+    return found
+
+
+def open_transport(reg: Registry, port: str, baud: int) -> Transport:
+    t = reg.transport_for(port).from_url(port, baud)
+    t.open()
+    return t
+
+
+def _try_sync(loader: Loader) -> list[int] | None:
+    for _ in range(SYNC_TRIES):
+        loader.flush_input()
+        try:
+            return loader.sync()
+        except (CommandTimeout, ProtocolError) as e:
+            if "crashed" in str(e):
+                raise
+            time.sleep(0.05)
+    return None
+
+
+def sync_loader(reg: Registry, transport: Transport, loader: Loader, before: str, attempts: int,
+                chip: ChipSpec | None, progress: ProgressSink) -> list[int]:
+    """Reset (per ``before``) and sync; return the SYNC reply values."""
+    seqs = _sequences(reg, before, transport, chip) if before not in ("no_reset",) else []
+    counter = itertools.count() if attempts <= 0 else range(attempts)
+    boot_seen: str | None = None
+    waiting = False
+    for i in counter:
+        if seqs:
+            seq = seqs[i % len(seqs)]
+            loader.noise.clear()
+            seq.run(transport.set_lines)
+            # keep what the chip printed while booting, to tell a wrong boot mode from silence
+            try:
+                loader.read_frame(0.05)
+            except CommandTimeout:
+                pass
+        boot, wait = loader.boot_mode()
+        boot_seen, waiting = boot or boot_seen, wait or waiting
+        values = _try_sync(loader)
+        if values is not None:
+            return values
+        progress.note(f"Connecting... attempt {i + 1} failed")
+    if waiting:
+        raise SyncFailed("the chip is in download mode but does not answer SYNC",
+                         hint="the chip's TX reaches us but our TX does not reach it: check the RX wire")
+    if boot_seen:
+        raise SyncFailed(f"wrong boot mode ({boot_seen}): the chip is not in download mode",
+                         hint="hold BOOT/GPIO0 low while resetting, or check the auto-reset circuit")
+    raise SyncFailed(f"no answer from a ROM loader on {transport.url}")
+
+
+def detect_chip(reg: Registry, loader: Loader, wanted: str) -> ChipSpec:
+    if not reg.chips:
+        raise UnsupportedChip("no chip plugin is installed",
+                              hint="install a chip plugin (a distribution named esptk-<chip>)")
+    want = reg.chip(wanted) if wanted != "auto" else None
+    magic_reg = want.magic_reg if want else next(iter(reg.chips.values())).magic_reg
+    magic = loader.read_reg(magic_reg)
+    found = next((c for c in reg.chips.values() if c.matches_magic(magic)), None)
+    if found is None:
+        other = reg.name_magic(magic)
+        if other:
+            raise UnsupportedChip(f"this is an {other}; no plugin for it is installed",
+                                  hint=f"installed chip plugins: {', '.join(sorted(reg.chips))}")
+        raise UnsupportedChip(f"unknown chip (magic value 0x{magic:08x})",
+                              hint="is this an Espressif chip in download mode?")
+    if want is not None and want.name != found.name:
+        raise ChipMismatch(f"this chip is an {found.description}, not an {want.description}")
+    return found
+
+
+def connect(
+    reg: Registry, port: str | None = None, chip: str = "auto", baud: int = ROM_BAUD,
+    before: str = "default_reset", connect_attempts: int = 7, use_stub: bool = True,
+    trace: Tracer | None = None, progress: ProgressSink | None = None, transport: Transport | None = None,
+) -> Session:
+    """Open ``port`` (or use ``transport``), enter the loader and return a ready :class:`Session`."""
+    progress = progress or NullProgress()
+    if transport is None:
+        if not port:
+            raise UsageError("no port given", hint="use --port PORT (or set ESPTK_PORT); try --port sim://esp32")
+        start_baud = baud if before == "no_reset_no_sync" else min(ROM_BAUD, baud)
+        transport = open_transport(reg, port, start_baud)
+    try:
+        return _connect(reg, transport, chip, baud, before, connect_attempts, use_stub, trace, progress)
+    except BaseException:
+        transport.close()
+        raise
+
+
+def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: str, attempts: int,
+             use_stub: bool, trace: Tracer | None, progress: ProgressSink) -> Session:
+    loader = Loader(transport, trace)
+    if before == "no_reset_no_sync":
+        if chip == "auto":
+            raise UsageError("--before no_reset_no_sync needs --chip", hint="name the chip, e.g. --chip esp32")
+        spec = reg.chip(chip)
+        s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, True), progress)
+        s.use_loader(use_stub)
+        return s
+    wanted = reg.chip(chip) if chip != "auto" else None
+    progress.note(f"Connecting to {transport.url}...")
+    values = sync_loader(reg, transport, loader, before, attempts, wanted, progress)
+    stub_running = all(v == 0 for v in values)
+    loader.status_bytes = 2
+    spec = detect_chip(reg, loader, chip)
+    s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, stub_running), progress)
+    s.use_loader(stub_running)
+    if use_stub and not stub_running:
+        image = reg.hook.esptk_select_stub(chip=spec, revision=spec.revision(loader))
+        if image is None:
+            progress.warn(f"no stub for {spec.description} is installed; using the ROM loader")
+        else:
+            run_stub(s, image)
+    if baud != transport.baud:
+        change_baud(s, baud)
+    return s
+
+
+def load_ram_segments(s: Session, segments: list[tuple[int, bytes]], entry: int) -> None:
+    """MEM_BEGIN/DATA for each segment, then MEM_END jumping to ``entry`` (0: no jump)."""
+    ld = s.loader
+    for addr, data in segments:
+        blocks = (len(data) + RAM_BLOCK - 1) // RAM_BLOCK
+        ld.mem_begin(len(data), blocks, RAM_BLOCK, addr)
+        for seq in range(blocks):
+            ld.data_command(op.MEM_DATA, data[seq * RAM_BLOCK : (seq + 1) * RAM_BLOCK], seq)
+    ld.mem_end(entry)
+
+
+def run_stub(s: Session, image: StubImage) -> bool:
+    """Upload and start the stub; on no greeting fall back to the ROM loader with a warning."""
+    s.progress.note("Uploading stub...")
+    segs = [(image.text_start, image.text)]
+    if image.data:
+        segs.append((image.data_start, image.data))
+    load_ram_segments(s, segs, image.entry)
+    if not s.loader.wait_greeting():
+        s.progress.warn("the stub did not greet within 3 s; going on with the ROM loader")
+        if _try_sync(s.loader) is None:
+            raise ProtocolError("the stub did not start and the ROM loader no longer answers",
+                                hint="reset the chip and retry with --no-stub")
+        return False
+    s.use_loader(True)
+    s.progress.note("Stub running")
+    return True
+
+
+def change_baud(s: Session, baud: int) -> None:
+    if not s.flash.change_baud:
+        s.progress.warn(f"{s.chip.description} ROM cannot change the baud rate; staying at {s.transport.baud}")
+        return
+    old = s.transport.baud
+    value = s.flash.baud_value(s.loader, baud)
+    s.loader.command(op.CHANGE_BAUDRATE, _u32s(value, old if s.stub else 0), check=False)
+    s.progress.note(f"Changed baud rate to {baud}")
+    s.transport.set_baud(baud)
+    time.sleep(0.05)
+    s.loader.flush_input()
+
+
+def _u32s(*values: int) -> bytes:
+    import struct
+
+    return struct.pack(f"<{len(values)}I", *values)

@@ -1,0 +1,252 @@
+"""The virtual chip: bytes in, bytes out. Pure and deterministic: time is an input.
+
+The caller (the in-process transport or a server) feeds received bytes with ``receive(data, now)``
+and collects what the chip sent with ``poll(now)``; every output chunk carries the virtual time at
+which its last byte has left the chip. With the timing model off, all times equal ``now``.
+
+The engine knows no chip by name: a :class:`~esptk.simchip.SimChip` from the chip plugin supplies
+the facts; :mod:`.rom` and :mod:`.stub` implement the two loaders.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from dataclasses import dataclass
+
+from esptk.protocol import slip
+from esptk.simchip import SimChip
+
+from .faults import FaultInjector
+from .memory import AddressSpace
+from .nor import NorFlash
+from .options import SimOptions
+from .uart import resample, same_rate
+
+#: a ROM's value field before the first READ_REG (any non-zero junk)
+INITIAL_JUNK = 0x00000733
+#: EN must stay high this long before the chip samples GPIO0 (RC delay on the EN pin)
+STRAP_DELAY = 0.010
+#: the stub greets about this long after the MEM_END reply (timing model only)
+STUB_START = 0.054
+OHAI = b"OHAI"
+
+
+@dataclass
+class Request:
+    op: int
+    payload: bytes
+    checksum: int
+
+
+class VirtualChip:
+    """One chip: ROM loader after a reset into download mode, stub after MEM_END jumps."""
+
+    def __init__(self, chip: SimChip, options: SimOptions, flash: NorFlash | None = None) -> None:
+        from .rom import RomLoader
+
+        self.chip = chip
+        self.options = options
+        self.flash = flash or NorFlash(options.flash_size)
+        self.flash_id = options.flash_id
+        self.timing = options.timing
+        self.faults = FaultInjector(options.faults)
+        self.mem = AddressSpace(chip, self._visible_flash_id, self._uart_divider)
+        self.decoder = slip.SlipDecoder()
+        self.out: deque[tuple[float, bytes]] = deque()
+        self.host_baud = options.baud
+        self.strict_baud = False  #: garble bytes when host and chip rates differ (in-process link)
+        self.chip_baud: int | None = None  #: None: the ROM autobauds on the next bytes it receives
+        self.now = 0.0
+        self.busy_until = 0.0  #: the chip works (erase, write) until then
+        self.tx_free = 0.0  #: the chip's UART transmitter is free from then on
+        self.rx_count = 0
+        self.state = "off"  #: off | reset | rom | stub | app | hung
+        self.loader: object = RomLoader(self)
+        self.attached = False
+        self.flash_limit: int | None = None
+        self.last_value = INITIAL_JUNK
+        self.dtr = self.rts = False
+        self.lines_wired = False  #: DTR/RTS drive EN and GPIO0 (else GPIO0 is strapped low)
+        self._en_rise: float | None = None
+        self.boots = 0
+
+    # --- I/O ----------------------------------------------------------------------------------
+    def receive(self, data: bytes, now: float) -> None:
+        """Bytes from the host, which finished sending them at ``now``."""
+        self._advance(now)
+        if self.state in ("off", "reset", "hung") or not data:
+            return
+        data, extra = self.faults.apply(data, "rx")
+        if self.chip_baud is None:
+            self.chip_baud = self.host_baud  # ROM autobaud
+        if self.strict_baud and not same_rate(self.host_baud, self.chip_baud):
+            data = resample(data, self.host_baud, self.chip_baud)
+        t = now + self.timing.latency + extra if self.timing.enabled else now
+        o = self.options.faults
+        events = [(lim, kind) for lim, kind in ((o.reset_at, "reset"), (o.hang_at, "hang"))
+                  if lim is not None and self.rx_count < lim <= self.rx_count + len(data)]
+        if events:
+            lim, kind = min(events)
+            self._feed(data[: lim - self.rx_count], t)
+            self.rx_count = lim
+            if kind == "reset":
+                self.reset("poweron", download=True, at=t)
+            else:
+                self.state = "hung"
+                self.out = deque(c for c in self.out if c[0] <= t)
+            return
+        self.rx_count += len(data)
+        self._feed(data, t)
+
+    def _feed(self, data: bytes, t: float) -> None:
+        for frame in self.decoder.feed(data):
+            if self.state in ("rom", "stub"):
+                self._frame(frame, t)
+
+    def poll(self, now: float) -> bytes:
+        """Everything the chip has sent by ``now``."""
+        self._advance(now)
+        out = bytearray()
+        while self.out and self.out[0][0] <= now:
+            out += self.out.popleft()[1]
+        return bytes(out)
+
+    def next_output(self) -> float | None:
+        """When the next output chunk is complete (None: nothing pending)."""
+        if self._en_rise is not None:
+            return self._en_rise + STRAP_DELAY
+        return self.out[0][0] if self.out else None
+
+    def set_host_baud(self, baud: int) -> None:
+        self.host_baud = baud
+
+    # --- control lines and resets -------------------------------------------------------------
+    def set_lines(self, dtr: bool | None, rts: bool | None, now: float) -> None:
+        """DTR/RTS through the usual two-transistor circuit: RTS alone = EN low, DTR alone = GPIO0 low."""
+        self._advance(now)
+        self.lines_wired = True
+        was_low = self._en_low()
+        if dtr is not None:
+            self.dtr = dtr
+        if rts is not None:
+            self.rts = rts
+        if self._en_low():
+            self.state, self._en_rise = "reset", None
+            self.out = deque(c for c in self.out if c[0] <= now)
+        elif was_low:
+            self._en_rise = now
+
+    def _en_low(self) -> bool:
+        return self.rts and not self.dtr
+
+    def strap_download(self) -> bool:
+        """GPIO0 is low: a reset enters the ROM loader."""
+        return (self.dtr and not self.rts) if self.lines_wired else True
+
+    def _advance(self, now: float) -> None:
+        self.now = max(self.now, now)
+        if self._en_rise is not None and now >= self._en_rise + STRAP_DELAY:
+            at = self._en_rise + STRAP_DELAY
+            self._en_rise = None
+            self.reset("poweron", download=self.strap_download(), at=at)
+
+    def power_on(self, now: float = 0.0, quiet: bool = False) -> None:
+        self.reset("poweron", download=True, at=now, quiet=quiet)
+
+    def reset(self, reason: str, download: bool, at: float, quiet: bool = False) -> None:
+        """The chip restarts: ROM loader (``download``) or the app in flash; RAM keeps its content."""
+        from .rom import RomLoader
+
+        self.boots += 1
+        self.out = deque(c for c in self.out if c[0] <= at)  # bytes already on the wire stay there
+        self.decoder.reset()
+        self.mem.reset()
+        self.loader = RomLoader(self)
+        self.attached = False
+        self.flash_limit = self.chip.rom_default_flash_size
+        self.last_value = INITIAL_JUNK
+        self.chip_baud = None
+        self.busy_until = self.tx_free = at
+        self.state = "rom" if download else "app"
+        if not quiet:
+            text = self.chip.boot_log(reason, download)
+            if text:
+                if not same_rate(self.chip.boot_log_baud, self.host_baud):
+                    text = resample(text, self.chip.boot_log_baud, self.host_baud)
+                self._emit(text, at, garble=False)
+
+    # --- framing and replies ------------------------------------------------------------------
+    def _frame(self, frame: bytes, t: float) -> None:
+        handler = getattr(self.loader, "raw_frame", None)
+        if handler is not None and handler(frame, t):
+            return
+        if len(frame) < 8 or frame[0] != 0x00:
+            return  # not a request: ignored
+        op, size, chk = struct.unpack_from("<BHI", frame, 1)
+        payload = frame[8:]
+        start = max(t, self.busy_until)
+        if len(payload) != size:
+            self.loader.malformed(op, start)  # type: ignore[attr-defined]
+            return
+        self.loader.handle(Request(op, payload, chk), start)  # type: ignore[attr-defined]
+
+    def _uart_divider(self) -> int:
+        return int(self.chip.uart_clock_hz // (self.chip_baud or self.host_baud))
+
+    def _visible_flash_id(self) -> int | None:
+        return self.flash_id if self.attached or self.state == "stub" else None
+
+    def byte_time(self, baud: int | None = None) -> float:
+        if not self.timing.enabled:
+            return 0.0
+        return 10.0 / (baud or self.chip_baud or self.host_baud)
+
+    def _emit(self, data: bytes, at: float, garble: bool = True) -> float:
+        """Queue ``data`` to leave the chip from ``at`` on; returns when its last byte is out."""
+        if self.state == "hung":
+            return at
+        baud = self.chip_baud or self.host_baud
+        start = max(at, self.tx_free) if self.timing.enabled else at
+        end = start + len(data) * self.byte_time()
+        self.tx_free = end
+        data, extra = self.faults.apply(data, "tx")
+        if garble and self.strict_baud and not same_rate(baud, self.host_baud):
+            data = resample(data, baud, self.host_baud)
+        ready = end + (self.timing.latency + extra if self.timing.enabled else 0.0)
+        if data:
+            self.out.append((ready, data))
+        return end
+
+    def send_frame(self, payload: bytes, at: float) -> float:
+        return self._emit(slip.encode(payload), at)
+
+    def reply(self, op: int, at: float, data: bytes = b"", status: bytes = b"", value: int = 0) -> float:
+        body = data + status
+        return self.send_frame(struct.pack("<BBHI", 0x01, op, len(body), value) + body, at)
+
+    def work(self, start: float, seconds: float) -> float:
+        """The chip is busy for ``seconds`` from ``start`` (timing model); returns the end time."""
+        if not self.timing.enabled:
+            return start
+        self.busy_until = max(self.busy_until, start) + seconds
+        return self.busy_until
+
+    def start_stub(self, at: float) -> None:
+        """A program loaded to RAM runs: it greets with OHAI and speaks the stub protocol."""
+        from .stub import StubLoader
+
+        self.state = "stub"
+        self.loader = StubLoader(self)
+        self.attached = True
+        self.flash_limit = 16 * 1024 * 1024
+        self.send_frame(OHAI, at + (STUB_START if self.timing.enabled else 0.0))
+
+    def run_app(self) -> None:
+        """The chip leaves the loader (runs the app in flash): it no longer answers the loader protocol."""
+        self.state = "app"
+
+    def change_baud(self, new_baud: int, at: float) -> None:
+        """After the reply has left at the old rate, the chip's UART switches to ``new_baud``."""
+        self.tx_free = max(self.tx_free, at)
+        self.chip_baud = new_baud

@@ -1,0 +1,113 @@
+"""A NOR flash chip: erase sets 0xFF in whole sectors/blocks, programming can only clear bits."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+SECTOR = 0x1000
+BLOCK = 0x10000
+PAGE = 0x100
+
+
+class FlashRangeError(ValueError):
+    """An access beyond the end of the flash chip."""
+
+
+@dataclass(frozen=True)
+class NorTiming:
+    """Seconds per operation (defaults: typical 4 MiB SPI NOR)."""
+
+    sector_erase: float = 0.045
+    block_erase: float = 0.150
+    page_program: float = 0.0007
+
+
+class NorFlash:
+    def __init__(self, size: int, content: bytes | None = None) -> None:
+        self.size = size
+        self.data = bytearray(b"\xff" * size)
+        if content:
+            self.data[: min(size, len(content))] = content[:size]
+        self.timing = NorTiming()
+        self.dirty = False
+
+    def _check(self, addr: int, length: int) -> None:
+        if addr < 0 or length < 0 or addr + length > self.size:
+            raise FlashRangeError(f"flash access 0x{addr:x}+0x{length:x} beyond the 0x{self.size:x}-byte chip")
+
+    def read(self, addr: int, length: int) -> bytes:
+        self._check(addr, length)
+        return bytes(self.data[addr: addr + length])
+
+    def erase_sector(self, addr: int) -> float:
+        start = addr - addr % SECTOR
+        self._check(start, SECTOR)
+        self.data[start: start + SECTOR] = b"\xff" * SECTOR
+        self.dirty = True
+        return self.timing.sector_erase
+
+    def erase_block(self, addr: int) -> float:
+        start = addr - addr % BLOCK
+        self._check(start, BLOCK)
+        self.data[start: start + BLOCK] = b"\xff" * BLOCK
+        self.dirty = True
+        return self.timing.block_erase
+
+    def erase_range(self, start: int, length: int) -> float:
+        """Erase whole sectors: sectors up to a 64 KiB boundary, 64 KiB blocks, then sectors.
+
+        ``start`` and ``length`` must be sector aligned. Returns the time it takes.
+        """
+        if start % SECTOR or length % SECTOR:
+            raise ValueError("erase range must be sector aligned")
+        self._check(start, length)
+        cost = 0.0
+        addr, end = start, start + length
+        while addr < end:
+            if addr % BLOCK == 0 and end - addr >= BLOCK:
+                cost += self.erase_block(addr)
+                addr += BLOCK
+            else:
+                cost += self.erase_sector(addr)
+                addr += SECTOR
+        return cost
+
+    def erase_all(self) -> float:
+        return self.erase_range(0, self.size)
+
+    def program(self, addr: int, data: bytes) -> float:
+        """Program ``data`` at ``addr``: each bit can only go from 1 to 0 (result = old AND new)."""
+        self._check(addr, len(data))
+        old = int.from_bytes(self.data[addr: addr + len(data)], "little")
+        new = int.from_bytes(data, "little")
+        self.data[addr: addr + len(data)] = (old & new).to_bytes(len(data), "little")
+        self.dirty = True
+        first, last = addr // PAGE, (addr + len(data) - 1) // PAGE
+        return (last - first + 1) * self.timing.page_program if data else 0.0
+
+    # --- persistence ------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str, size: int) -> NorFlash:
+        """Flash content from ``path`` (missing file: an erased chip)."""
+        try:
+            with open(path, "rb") as f:
+                content = f.read(size)
+        except FileNotFoundError:
+            content = b""
+        return cls(size, content)
+
+    def save(self, path: str) -> None:
+        """Write the content to ``path`` atomically (temp file + rename)."""
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".flash-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(self.data)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        self.dirty = False

@@ -1,0 +1,301 @@
+"""The flasher stub, as any program that MEM_END started (PROTOCOL.md section 7, v2 stub).
+
+Replies carry 2 status bytes, the error code first; the value field is 0. Data blocks are
+acknowledged before they are written; a write or inflate error is returned as the status of the
+next command, which is then not executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from esptk.protocol import op
+
+from .memory import AccessError
+from .nor import SECTOR, FlashRangeError
+from .rom import MD5_RATE, SYNC_PAYLOAD, SYNC_REPLIES
+from .writes import Session, checksum, parse_data
+
+if TYPE_CHECKING:
+    from .engine import Request, VirtualChip
+
+# stub error codes (first status byte, PROTOCOL.md 1.8)
+BAD_LEN, BAD_CHECKSUM, BAD_BLOCKSIZE, INVALID_CMD, SPI_FAIL = 0xC0, 0xC1, 0xC2, 0xC3, 0xC4
+NOT_IN_FLASH_MODE, INFLATE_ERR, NOT_ENOUGH, TOO_MUCH, NOT_IMPLEMENTED = 0xC6, 0xC7, 0xC8, 0xC9, 0xFF
+ERASE_BAD_ADDR, ERASE_BAD_LEN, MD5_READ_FAIL = 0x32, 0x33, 0x63
+MAX_BLOCK = 0x4000
+MAX_PACKET = 0x1000
+
+LENGTHS: dict[int, tuple[int, ...]] = {
+    op.SYNC: (36,), op.ERASE_FLASH: (0,), op.ERASE_REGION: (8,), op.CHANGE_BAUDRATE: (8,),
+    op.READ_FLASH: (16,), op.SPI_FLASH_MD5: (16,), op.FLASH_BEGIN: (16, 20), op.FLASH_DEFL_BEGIN: (16, 20),
+    op.SPI_SET_PARAMS: (24,), op.SPI_ATTACH: (4,), op.READ_REG: (4,), op.MEM_BEGIN: (16,), op.MEM_END: (8,),
+    op.FLASH_END: (4,), op.FLASH_DEFL_END: (4,), op.RUN_USER_CODE: (0,),
+}
+
+
+@dataclass
+class ReadTransfer:
+    addr: int
+    length: int
+    packet: int
+    sent: int = 0
+    md5: hashlib._Hash = field(default_factory=hashlib.md5)
+
+
+class StubLoader:
+    def __init__(self, vc: VirtualChip) -> None:
+        self.vc = vc
+        self.session: Session | None = None
+        self.pending = 0  #: deferred error code
+        self.read: ReadTransfer | None = None
+
+    # --- replies ------------------------------------------------------------------------------
+    def reply(self, opcode: int, at: float, code: int = 0, data: bytes = b"", value: int = 0) -> float:
+        return self.vc.reply(opcode, at, data, bytes([code, 0]), value)
+
+    def malformed(self, opcode: int, at: float) -> None:
+        self.reply(opcode, at, BAD_LEN)
+
+    # --- dispatch -----------------------------------------------------------------------------
+    def handle(self, req: Request, at: float) -> None:
+        o, p = req.op, req.payload
+        if self.pending:
+            code, self.pending = self.pending, 0
+            self.session = None
+            self.reply(o, at, code)
+            return
+        if o in (op.GET_SECURITY_INFO,):
+            self.reply(o, at, NOT_IMPLEMENTED)
+            return
+        handler = getattr(self, "do_" + op.name(o).lower(), None)
+        if handler is None or o == op.READ_FLASH_SLOW:
+            self.reply(o, at, INVALID_CMD)
+            return
+        if o in LENGTHS and len(p) not in LENGTHS[o]:
+            if o != op.SYNC:
+                self.reply(o, at, BAD_LEN)
+            return
+        if o == op.WRITE_REG and (not p or len(p) % 16):
+            self.reply(o, at, NOT_ENOUGH)
+            return
+        handler(req, at)
+
+    # --- registers, RAM, sync -------------------------------------------------------------------
+    def do_sync(self, req: Request, at: float) -> None:
+        if req.payload == SYNC_PAYLOAD:
+            for _ in range(SYNC_REPLIES):
+                self.reply(op.SYNC, at)
+
+    def do_read_reg(self, req: Request, at: float) -> None:
+        (addr,) = struct.unpack("<I", req.payload)
+        try:
+            value = self.vc.mem.read_word(addr)
+        except AccessError:
+            self.reply(op.READ_REG, at, BAD_LEN)
+            return
+        self.reply(op.READ_REG, at, value=value)
+
+    def do_write_reg(self, req: Request, at: float) -> None:
+        t = at
+        try:
+            for i in range(0, len(req.payload), 16):
+                addr, value, mask, delay_us = struct.unpack_from("<IIII", req.payload, i)
+                t = self.vc.work(t, delay_us / 1e6)  # the stub waits before writing
+                self.vc.mem.write_word(addr, value, mask)
+        except AccessError:
+            self.reply(op.WRITE_REG, t, BAD_LEN)
+            return
+        self.reply(op.WRITE_REG, t)
+
+    def do_mem_begin(self, req: Request, at: float) -> None:
+        size, blocks, block_size, addr = struct.unpack("<IIII", req.payload)
+        if not self.vc.mem.is_ram(addr, max(size, 1)):
+            self.reply(op.MEM_BEGIN, at, BAD_LEN)
+            return
+        self.session = Session("mem", addr, size, blocks, block_size)
+        self.reply(op.MEM_BEGIN, at)
+
+    def _block(self, req: Request, at: float, kind: str) -> tuple[Session, bytes] | None:
+        s, parsed = self.session, parse_data(req.payload)
+        if s is None or s.kind != kind:
+            self.reply(req.op, at, NOT_IN_FLASH_MODE)
+            return None
+        if parsed is None or parsed[0] != len(parsed[2]):
+            self.reply(req.op, at, TOO_MUCH)
+            return None
+        if checksum(parsed[2]) != req.checksum & 0xFF:
+            self.reply(req.op, at, BAD_CHECKSUM)
+            return None
+        return s, parsed[2]
+
+    def do_mem_data(self, req: Request, at: float) -> None:
+        got = self._block(req, at, "mem")
+        if got is None:
+            return
+        s, data = got
+        if len(data) % 4:
+            self.reply(op.MEM_DATA, at, BAD_LEN)
+            return
+        if len(data) > s.remaining:
+            self.reply(op.MEM_DATA, at, TOO_MUCH)
+            return
+        self.vc.mem.write_bytes(s.cursor, data)
+        s.cursor += len(data)
+        s.remaining -= len(data)
+        self.reply(op.MEM_DATA, at)
+
+    def do_mem_end(self, req: Request, at: float) -> None:
+        no_entry, entry = struct.unpack("<II", req.payload)
+        s, self.session = self.session, None
+        if s is not None and s.kind == "mem" and s.remaining:
+            self.reply(op.MEM_END, at, NOT_ENOUGH)
+            return
+        end = self.reply(op.MEM_END, at)
+        if no_entry == 0 and entry:
+            self.vc.start_stub(end)
+
+    # --- flash writes ---------------------------------------------------------------------------
+    def do_flash_begin(self, req: Request, at: float, kind: str = "flash") -> None:
+        size, blocks, block_size, offset = struct.unpack_from("<IIII", req.payload)
+        if block_size > MAX_BLOCK:
+            self.reply(req.op, at, BAD_BLOCKSIZE)
+            return
+        limit = min(self.vc.flash.size, self.vc.flash_limit or self.vc.flash.size)
+        if offset + size > limit:
+            self.reply(req.op, at, SPI_FAIL)
+            return
+        self.session = Session(kind, offset, size, blocks, block_size)
+        self.reply(req.op, at)
+
+    def do_flash_defl_begin(self, req: Request, at: float) -> None:
+        self.do_flash_begin(req, at, "defl")
+
+    def do_flash_data(self, req: Request, at: float, kind: str = "flash") -> None:
+        got = self._block(req, at, kind)
+        if got is None:
+            return
+        s, data = got
+        self.reply(req.op, at)  # acknowledged before it is written
+        cost = 0.0
+        if kind == "defl":
+            assert s.inflater is not None
+            try:
+                data = s.inflater.decompress(data)
+            except zlib.error:
+                self.pending = INFLATE_ERR
+                return
+            cost += len(data) / self.vc.timing.inflate_rate
+            if len(data) > s.remaining:
+                self.pending = TOO_MUCH
+        data = data[: s.remaining]
+        try:
+            cost += s.erase_ahead(self.vc.flash, s.cursor + len(data))
+            cost += self.vc.flash.program(s.cursor, data)
+        except FlashRangeError:
+            self.pending = SPI_FAIL
+        s.cursor += len(data)
+        s.remaining -= len(data)
+        self.vc.work(at, cost)
+
+    def do_flash_defl_data(self, req: Request, at: float) -> None:
+        self.do_flash_data(req, at, "defl")
+
+    def do_flash_end(self, req: Request, at: float) -> None:
+        (flag,) = struct.unpack("<I", req.payload)
+        s, self.session = self.session, None
+        if s is None or s.kind == "mem":
+            self.reply(req.op, at, NOT_IN_FLASH_MODE)
+            return
+        if s.remaining:
+            self.reply(req.op, at, BAD_LEN)
+            return
+        end = self.reply(req.op, at)
+        if flag == 0:
+            self.vc.reset("software", download=self.vc.strap_download(), at=end + 0.010)
+
+    def do_flash_defl_end(self, req: Request, at: float) -> None:
+        self.do_flash_end(req, at)
+
+    # --- flash commands -----------------------------------------------------------------------
+    def do_spi_attach(self, req: Request, at: float) -> None:
+        self.vc.attached = True
+        self.reply(op.SPI_ATTACH, at)
+
+    def do_spi_set_params(self, req: Request, at: float) -> None:
+        _id, total, _block, _sector, _page, _mask = struct.unpack("<6I", req.payload)
+        self.vc.flash_limit = total
+        self.reply(op.SPI_SET_PARAMS, at)
+
+    def do_change_baudrate(self, req: Request, at: float) -> None:
+        new, _old = struct.unpack("<II", req.payload)
+        self.vc.change_baud(new, self.reply(op.CHANGE_BAUDRATE, at) + 0.011)
+
+    def do_spi_flash_md5(self, req: Request, at: float) -> None:
+        addr, size, _z1, _z2 = struct.unpack("<IIII", req.payload)
+        try:
+            digest = hashlib.md5(self.vc.flash.read(addr, size)).digest()
+        except FlashRangeError:
+            self.reply(op.SPI_FLASH_MD5, at, MD5_READ_FAIL)
+            return
+        self.reply(op.SPI_FLASH_MD5, self.vc.work(at, size / MD5_RATE), data=digest)
+
+    def do_erase_flash(self, req: Request, at: float) -> None:
+        self.reply(op.ERASE_FLASH, self.vc.work(at, self.vc.flash.erase_all()))
+
+    def do_erase_region(self, req: Request, at: float) -> None:
+        addr, size = struct.unpack("<II", req.payload)
+        if addr % SECTOR:
+            self.reply(op.ERASE_REGION, at, ERASE_BAD_ADDR)
+            return
+        if size % SECTOR:
+            self.reply(op.ERASE_REGION, at, ERASE_BAD_LEN)
+            return
+        try:
+            cost = self.vc.flash.erase_range(addr, size)
+        except FlashRangeError:
+            self.reply(op.ERASE_REGION, at, SPI_FAIL)
+            return
+        self.reply(op.ERASE_REGION, self.vc.work(at, cost))
+
+    def do_read_flash(self, req: Request, at: float) -> None:
+        addr, length, packet, _in_flight = struct.unpack("<IIII", req.payload)
+        if not 0 < packet <= MAX_PACKET or addr + length > self.vc.flash.size:
+            self.reply(op.READ_FLASH, at, BAD_LEN if packet > MAX_PACKET or not packet else SPI_FAIL)
+            return
+        end = self.reply(op.READ_FLASH, at)
+        self.read = ReadTransfer(addr, length, packet)
+        self._send_packet(end)
+
+    def _send_packet(self, at: float) -> None:
+        r = self.read
+        assert r is not None
+        if r.sent >= r.length:
+            self.read = None
+            self.vc.send_frame(r.md5.digest(), at)
+            return
+        n = min(r.packet, r.length - r.sent)
+        data = self.vc.flash.read(r.addr + r.sent, n)
+        r.md5.update(data)
+        r.sent += n
+        self.vc.send_frame(data, at)
+
+    def raw_frame(self, frame: bytes, t: float) -> bool:
+        """During READ_FLASH the host's frames are acks: u32 bytes received so far."""
+        r = self.read
+        if r is None:
+            return False
+        if len(frame) != 4:
+            self.read = None  # the host gave up: back to commands
+            return False
+        (acked,) = struct.unpack("<I", frame)
+        if acked >= r.sent:
+            self._send_packet(t)
+        return True
+
+    def do_run_user_code(self, req: Request, at: float) -> None:
+        self.vc.run_app()  # no reply: the app in flash takes over

@@ -1,0 +1,120 @@
+"""Helpers for the engine tests: a tiny host that speaks to a VirtualChip with explicit time."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import pytest
+
+from esptk.protocol import op, slip
+from esptk_sim.engine import VirtualChip
+from esptk_sim.factory import make_chip
+
+SYNC = b"\x07\x07\x12\x20" + b"\x55" * 32
+
+
+def checksum(data: bytes) -> int:
+    v = 0xEF
+    for b in data:
+        v ^= b
+    return v
+
+
+@dataclass
+class Reply:
+    op: int
+    value: int
+    data: bytes
+
+    @property
+    def status(self) -> bytes:
+        return self.data
+
+
+class Host:
+    def __init__(self, vc: VirtualChip) -> None:
+        self.vc = vc
+        self.now = 0.0
+        self.decoder = slip.SlipDecoder()
+
+    def raw(self, data: bytes, dt: float = 0.0) -> bytes:
+        """Send bytes, return everything the chip sent until ``dt`` later."""
+        self.vc.receive(data, self.now)
+        return self.wait(dt)
+
+    def wait(self, dt: float = 0.0) -> bytes:
+        self.now += dt
+        return self.vc.poll(self.now)
+
+    def frames(self, data: bytes) -> list[bytes]:
+        return list(self.decoder.feed(data))
+
+    def send(self, opcode: int, payload: bytes = b"", chk: int = 0, dt: float = 0.0) -> list[Reply]:
+        wire = slip.encode(struct.pack("<BBHI", 0, opcode, len(payload), chk) + payload)
+        out = []
+        for f in self.frames(self.raw(wire, dt)):
+            if len(f) >= 8 and f[0] == 1:
+                _d, o, _size, value = struct.unpack_from("<BBHI", f)
+                out.append(Reply(o, value, f[8:]))
+        return out
+
+    def one(self, opcode: int, payload: bytes = b"", chk: int = 0) -> Reply:
+        replies = self.send(opcode, payload, chk)
+        assert len(replies) == 1, replies
+        return replies[0]
+
+    def sync(self) -> list[Reply]:
+        return self.send(op.SYNC, SYNC)
+
+    def read_reg(self, addr: int) -> int:
+        r = self.one(op.READ_REG, struct.pack("<I", addr))
+        assert r.data[0] == 0, r
+        return r.value
+
+    def write_reg(self, addr: int, value: int, mask: int = 0xFFFFFFFF) -> Reply:
+        return self.one(op.WRITE_REG, struct.pack("<IIII", addr, value, mask, 0))
+
+    def data_block(self, opcode: int, block: bytes, seq: int, chk: int | None = None) -> Reply:
+        payload = struct.pack("<IIII", len(block), seq, 0, 0) + block
+        return self.one(opcode, payload, checksum(block) if chk is None else chk)
+
+    def start_stub(self) -> bytes:
+        """Load a tiny program to RAM and run it: returns the frames after MEM_END's reply."""
+        addr = self.vc.chip.regions[[r.kind for r in self.vc.chip.regions].index("ram")].start
+        assert self.one(op.MEM_BEGIN, struct.pack("<IIII", 8, 1, 0x1800, addr)).data[0] == 0
+        assert self.data_block(op.MEM_DATA, b"\x00" * 8, 0).data[0] == 0
+        wire = slip.encode(struct.pack("<BBHI", 0, op.MEM_END, 8, 0) + struct.pack("<II", 0, addr))
+        return self.raw(wire, 0.5)
+
+    def attach(self) -> None:
+        if op.SPI_ATTACH in self.vc.chip.rom_commands:
+            assert self.one(op.SPI_ATTACH, bytes(8)).data[0] == 0
+
+
+def make(chip: str, **options: str) -> Host:
+    vc = make_chip(chip, dict(options))
+    vc.power_on(0.0, quiet=True)
+    return Host(vc)
+
+
+@pytest.fixture
+def esp32() -> Host:
+    return make("esp32")
+
+
+@pytest.fixture
+def esp8266() -> Host:
+    return make("esp8266")
+
+
+def deflate(data: bytes) -> bytes:
+    return zlib.compress(data, 9)
+
+
+@pytest.fixture
+def registry():  # type: ignore[no-untyped-def]
+    from esptk.plugins import make_plugin_manager
+
+    return make_plugin_manager()

@@ -1,0 +1,28 @@
+"""The esptk_sim_chip hook: each chip plugin models its own chip, and only its own."""
+
+from __future__ import annotations
+
+from esptk.chip import ChipSpec
+from esptk.protocol import op
+from esptk.simchip import SimChip
+
+
+class OtherChip(ChipSpec):
+    name = "other"
+    description = "Other"
+    magic_values = (1,)
+
+
+def test_hook_esptk_sim_chip(registry) -> None:  # noqa: ANN001
+    hook = registry.hook.esptk_sim_chip
+    models = {name: hook(chip=registry.chip(name), options={}) for name in ("esp8266", "esp32")}
+    assert all(isinstance(m, SimChip) for m in models.values())
+    assert models["esp8266"].rom_status_bytes == 2 and models["esp32"].rom_status_bytes == 4
+    assert op.FLASH_DEFL_BEGIN not in models["esp8266"].rom_commands
+    assert op.FLASH_DEFL_BEGIN in models["esp32"].rom_commands
+    assert models["esp32"].rom_needs_attach and not models["esp8266"].rom_needs_attach
+    assert models["esp8266"].registers[0x40001000] == 0xFFF0C101
+    assert models["esp32"].registers[0x40001000] == 0x00F01D83
+    assert hook(chip=OtherChip(), options={}) is None
+    mac = hook(chip=registry.chip("esp32"), options={"mac": "02:00:00:00:00:09"})
+    assert mac.registers[0x3FF5A004] == 0x00000009 and mac.registers[0x3FF5A008] & 0xFFFF == 0x0200

@@ -1,0 +1,181 @@
+"""The sim:// transport (control lines, baud, flash file) and the ``esptk sim serve`` command."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from esptk.protocol import op, slip
+from esptk.transport import Capability
+from esptk_sim.transport import SimTransport
+
+from .conftest import SYNC, checksum
+
+SYNC_WIRE = slip.encode(struct.pack("<BBHI", 0, op.SYNC, 36, 0) + SYNC)
+
+
+def read_all(t: SimTransport, quiet: float = 0.15) -> bytes:
+    out = b""
+    while chunk := t.read(4096, quiet):
+        out += chunk
+    return out
+
+
+def classic_reset(t: SimTransport) -> None:
+    t.set_lines(dtr=False)
+    t.set_lines(rts=True)  # EN low
+    time.sleep(0.1)
+    t.set_lines(dtr=True)
+    t.set_lines(rts=False)  # EN high with GPIO0 low
+    time.sleep(0.05)
+    t.set_lines(dtr=False)
+
+
+def test_sim_transport_is_registered(registry) -> None:  # noqa: ANN001
+    assert registry.transport_for("sim://esp32") is SimTransport
+    t = SimTransport.from_url("sim://esp32", 115200)
+    assert t.capabilities & Capability.CONTROL_LINES and t.capabilities & Capability.SET_BAUD
+
+
+def test_classic_reset_enters_download_mode_and_prints_the_boot_log() -> None:
+    t = SimTransport.from_url("sim://esp32", 115200)
+    t.open()
+    try:
+        t.flush_input()
+        classic_reset(t)
+        text = read_all(t)
+        assert b"boot:0x3 (DOWNLOAD_BOOT" in text and b"waiting for download" in text
+        t.write(SYNC_WIRE)
+        assert read_all(t).count(b"\xc0\x01\x08\x04\x00") == 8
+    finally:
+        t.close()
+
+
+def test_hard_reset_boots_the_app_which_ignores_the_loader_protocol() -> None:
+    t = SimTransport.from_url("sim://esp32", 115200)
+    t.open()
+    try:
+        t.set_lines(dtr=False, rts=True)
+        time.sleep(0.05)
+        t.set_lines(rts=False)
+        assert b"boot:0x13 (SPI_FAST_FLASH_BOOT)" in read_all(t)
+        t.write(SYNC_WIRE)
+        assert t.read(100, 0.3) == b""
+    finally:
+        t.close()
+
+
+def test_flash_file_persists_between_opens(tmp_path: Path) -> None:
+    path = tmp_path / "flash.bin"
+    url = f"sim://esp32?flash_file={path}&flash_size=1MB"
+    block = bytes(range(256)) * 4
+    t = SimTransport.from_url(url, 115200)
+    t.open()
+    for opcode, payload, chk in (
+        (op.SPI_ATTACH, bytes(8), 0),
+        (op.FLASH_BEGIN, struct.pack("<IIII", 0x400, 1, 0x400, 0x3000), 0),
+        (op.FLASH_DATA, struct.pack("<IIII", 0x400, 0, 0, 0) + block, checksum(block)),
+    ):
+        t.write(slip.encode(struct.pack("<BBHI", 0, opcode, len(payload), chk) + payload))
+    assert read_all(t).count(b"\xc0\x01") >= 3
+    t.close()
+    assert path.stat().st_size == 1 << 20 and path.read_bytes()[0x3000:0x3400] == block
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".flash-")]  # no temp file left
+    t = SimTransport.from_url(url, 115200)
+    t.open()
+    assert t.chip is not None and bytes(t.chip.flash.data[0x3000:0x3400]) == block
+    t.close()
+
+
+# --- esptk sim serve ----------------------------------------------------------------------------
+def serve(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "esptk", "sim", "serve", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "NO_COLOR": "1"})
+
+
+def endpoint(p: subprocess.Popen[str]) -> str:
+    assert p.stdout is not None
+    ready, _, _ = select.select([p.stdout], [], [], 20)
+    assert ready, "no endpoint line"
+    return p.stdout.readline().strip()
+
+
+def stop(p: subprocess.Popen[str]) -> int:
+    p.send_signal(signal.SIGTERM)
+    return p.wait(timeout=10)
+
+
+def recv_until(read, count: int, timeout: float = 5.0) -> bytes:  # noqa: ANN001
+    out, deadline = b"", time.monotonic() + timeout
+    while out.count(b"\xc0\x01\x08") < count and time.monotonic() < deadline:
+        out += read()
+    return out
+
+
+def test_serve_tcp_answers_each_client_and_stops_cleanly() -> None:
+    p = serve("--chip", "esp8266", "--tcp", "127.0.0.1:0")
+    try:
+        url = endpoint(p)
+        assert url.startswith("socket://127.0.0.1:")
+        host, port = url[len("socket://"):].rsplit(":", 1)
+        for _ in range(2):  # clients one after another
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                s.sendall(SYNC_WIRE)
+                got = recv_until(lambda s=s: s.recv(4096), 8)
+                assert got.count(bytes.fromhex("c0 01 08 02 00 07 07 12 20 00 00 c0")) == 8
+    finally:
+        assert stop(p) == 0
+
+
+def test_serve_pty_answers_the_opener() -> None:
+    p = serve("--chip", "esp32", "--pty")
+    try:
+        path = endpoint(p)
+        assert path.startswith("/dev/")
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        try:
+            os.write(fd, SYNC_WIRE)
+
+            def read() -> bytes:
+                r, _, _ = select.select([fd], [], [], 0.5)
+                return os.read(fd, 4096) if r else b""
+
+            assert recv_until(read, 8).count(b"\xc0\x01\x08\x04\x00") == 8
+        finally:
+            os.close(fd)
+    finally:
+        assert stop(p) == 0
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (("--chip", "esp32", "--tcp", "127.0.0.1:0", "--mac", "24:0a:c4"), "bad MAC"),
+    (("--chip", "esp99", "--tcp", "127.0.0.1:0"), "esp99"),
+    (("--chip", "esp32", "--tcp", "0.0.0.0:0"), "refusing"),
+    (("--chip", "esp32"), "exactly one"),
+])
+def test_serve_bad_input_is_one_clear_line(args: tuple[str, ...], fragment: str) -> None:
+    p = serve(*args)
+    _out, err = p.communicate(timeout=30)
+    assert p.returncode not in (0, None)
+    assert "Traceback" not in err and fragment in err
+    assert err.splitlines()[0].startswith("error:")
+
+
+def test_serve_port_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        p = serve("--chip", "esp32", "--tcp", f"127.0.0.1:{port}")
+        _out, err = p.communicate(timeout=30)
+    assert p.returncode != 0 and "already in use" in err and "Traceback" not in err

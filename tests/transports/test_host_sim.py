@@ -1,0 +1,155 @@
+"""esptk's own host code against the virtual chip, through the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ..conftest import run_esptk
+
+CHIPS = ("esp8266", "esp32")
+MAC = {"esp8266": "5c:cf:7f:01:02:03", "esp32": "24:0a:c4:12:34:56"}
+
+
+def url(chip: str, **opts: str) -> str:
+    q = "&".join(f"{k}={v}" for k, v in {"mac": MAC[chip], **opts}.items())
+    return f"sim://{chip}?{q}"
+
+
+def esptk_json(*args: str) -> dict[str, object]:
+    r = run_esptk(*args, "--json")
+    assert r.code == 0, r.err
+    return json.loads(r.out)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("chip", CHIPS)
+def test_read_mac_reports_the_configured_mac(chip: str) -> None:
+    r = run_esptk("--port", url(chip), "read-mac")
+    assert r.code == 0, r.err
+    assert r.out.strip() == f"MAC: {MAC[chip]}"
+    assert "Chip is" in r.err and "Crystal is" in r.err  # the connect banner
+    assert esptk_json("--port", url(chip), "read-mac")["mac"] == MAC[chip]
+
+
+def test_chip_id_of_an_esp8266_comes_from_its_mac_words() -> None:
+    got = esptk_json("--port", url("esp8266"), "chip-id")
+    assert got["mac"] == MAC["esp8266"]
+    assert got["chip_id"] & 0xFFFFFF == 0x010203  # type: ignore[operator]  # the MAC's last three bytes
+    r = run_esptk("--port", url("esp32"), "chip-id")
+    assert r.code == 0 and "has no chip id" in r.err and MAC["esp32"] in r.out
+
+
+@pytest.mark.parametrize("chip", CHIPS)
+def test_flash_id_and_size(chip: str) -> None:
+    got = esptk_json("--port", url(chip, flash_id="0x1840ef"), "flash-id")
+    assert got["manufacturer"] == 0xEF and got["size_name"] == "16MB"
+
+
+@pytest.mark.parametrize("chip,addr", [("esp8266", 0x3FFE8000), ("esp32", 0x3FFB0000)])
+def test_memory_read_write_dump(chip: str, addr: int, tmp_path: Path) -> None:
+    assert esptk_json("--port", url(chip), "read-mem", "0x40001000")["value"] in (0xFFF0C101, 0x00F01D83)
+    got = esptk_json("--port", url(chip), "write-mem", hex(addr), "0x12345678", "0x0000FFFF")
+    assert got["read_back"] & 0xFFFF == 0x5678  # type: ignore[operator]
+    out = tmp_path / "dump.bin"
+    r = run_esptk("--port", url(chip), "dump-mem", "0x40001000", "16", str(out))
+    assert r.code == 0, r.err
+    assert out.read_bytes()[:4] in ((0xFFF0C101).to_bytes(4, "little"), (0x00F01D83).to_bytes(4, "little"))
+
+
+@pytest.mark.parametrize("chip", CHIPS)
+def test_address_outside_the_memory_map_is_one_clear_error(chip: str) -> None:
+    r = run_esptk("--port", url(chip), "read-mem", "0x10000000")
+    assert r.code == 1 and "Traceback" not in r.err and r.err.startswith("error:")
+
+
+def test_chip_mismatch_is_refused() -> None:
+    r = run_esptk("--chip", "esp8266", "--port", url("esp32"), "read-mac")
+    assert r.code == 1 and "not an ESP8266" in r.err
+
+
+@pytest.mark.parametrize("chip", CHIPS)
+@pytest.mark.parametrize("stub", [True, False], ids=["stub", "rom"])
+def test_write_read_verify_round_trip(chip: str, stub: bool, tmp_path: Path) -> None:
+    if chip == "esp8266" and not stub:
+        pytest.skip("the ESP8266 ROM cannot read flash back: covered by test_esp8266_rom_write_is_unverified")
+    flash = tmp_path / "flash.bin"
+    data = os.urandom(64 * 1024) + bytes(range(256)) * 1024  # 320 KiB: incompressible and compressible parts
+    image = tmp_path / "image.bin"
+    image.write_bytes(data)
+    port = url(chip, flash_file=str(flash))
+    common = ["--port", port] + ([] if stub else ["--no-stub"])
+    r = run_esptk(*common, "write-flash", "0x20000", str(image), "--json")
+    assert r.code == 0, r.err
+    region = json.loads(r.out)["regions"][0]
+    assert region["verified"] and region["md5"] == hashlib.md5(data).hexdigest()
+    assert "Wrote" in r.err and "verified" in r.err
+    assert flash.read_bytes()[0x20000 : 0x20000 + len(data)] == data  # the virtual chip's flash really holds it
+    back = tmp_path / "back.bin"
+    r = run_esptk(*common, "read-flash", "0x20000", str(len(data)), str(back))
+    assert r.code == 0, r.err
+    assert back.read_bytes() == data
+    r = run_esptk(*common, "verify-flash", "0x20000", str(image))
+    assert r.code == 0 and "OK" in r.out
+
+
+def test_verify_flash_reports_differences(tmp_path: Path) -> None:
+    flash = tmp_path / "flash.bin"
+    image = tmp_path / "a.bin"
+    image.write_bytes(b"\x11" * 8192)
+    port = url("esp32", flash_file=str(flash))
+    assert run_esptk("--port", port, "write-flash", "0x1000", str(image)).code == 0
+    image.write_bytes(b"\x11" * 100 + b"\x22" + b"\x11" * 8091)
+    r = run_esptk("--port", port, "verify-flash", "--diff", "0x1000", str(image))
+    assert r.code == 1 and "DIFFERS" in r.out and "0x00001064" in r.out
+
+
+def test_esp8266_rom_write_is_unverified_and_says_so(tmp_path: Path) -> None:
+    image = tmp_path / "a.bin"
+    image.write_bytes(b"\x5a" * 5000)
+    r = run_esptk("--no-stub", "--port", url("esp8266"), "write-flash", "0x0", str(image))
+    assert r.code == 0 and "NOT verified" in r.err and "All regions written and verified" not in r.err
+
+
+@pytest.mark.parametrize("chip", CHIPS)
+def test_erase_region_and_flash(chip: str, tmp_path: Path) -> None:
+    flash = tmp_path / "flash.bin"
+    image = tmp_path / "a.bin"
+    image.write_bytes(b"\0" * 0x3000)
+    port = url(chip, flash_file=str(flash))
+    assert run_esptk("--port", port, "write-flash", "0x10000", str(image)).code == 0
+    r = run_esptk("--port", port, "erase-region", "0x11000", "0x1000")
+    assert r.code == 0, r.err
+    content = flash.read_bytes()
+    assert content[0x11000:0x12000] == b"\xff" * 0x1000
+    assert content[0x10000:0x11000] == content[0x12000:0x13000] == b"\0" * 0x1000
+    r = run_esptk("--port", port, "erase-region", "0x11001", "0x1000")
+    assert r.code == 2 and "aligned" in r.err
+
+
+def test_bad_input_for_write_flash(tmp_path: Path) -> None:
+    small = tmp_path / "s.bin"
+    small.write_bytes(b"x" * 10)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (4 * 1024 * 1024 + 1))
+    port = url("esp32")
+    cases = [
+        (["0x1000", str(tmp_path / "missing.bin")], "does not exist"),
+        (["0x1002", str(small)], "multiple of 4"),
+        (["0x1000", str(small), "0x1800", str(small)], "share flash sectors"),
+        (["0x0", str(big)], "past the end"),
+        (["0x3ff000", str(small) + "x"], "does not exist"),
+    ]
+    for args, message in cases:
+        r = run_esptk("--port", port, "write-flash", *args)
+        assert r.code == 2 and message in r.err, (args, r.err)
+        assert "Traceback" not in r.err
+
+
+def test_trace_shows_every_packet() -> None:
+    r = run_esptk("--trace", "--port", url("esp32"), "read-mem", "0x40001000")
+    assert r.code == 0
+    assert "TRACE" in r.err and "Write 44 bytes" in r.err and "Read" in r.err
