@@ -3,7 +3,8 @@
 #include "hal.h"
 #include "semihost.h"
 
-#define FAKE_FLASH ((volatile uint32_t *)0x60000000)
+/* Clear of the ESP8266 peripheral addresses (0x600000xx..) a host may poke with READ/WRITE_REG. */
+#define FAKE_FLASH ((volatile uint32_t *)0x64000000)
 #define FAKE_FLASH_SIZE (4u << 20)
 /* Exit codes that tell the host test how the stub left. */
 #define EXIT_REBOOT 0x42
@@ -19,8 +20,13 @@ static uint32_t tx_len;
 volatile uint32_t sim_baud = 115200;
 volatile uint32_t sim_attach = 0xFFFFFFFFu;
 
+/* Where a host reads the chip's detection value (esptk ChipSpec.magic_reg), and the ESP8266's. */
+#define MAGIC_REG (*(volatile uint32_t *)0x40001000)
+#define ESP8266_MAGIC 0xFFF0C101u
+
 void hal_init(void)
 {
+    MAGIC_REG = ESP8266_MAGIC;
     for (uint32_t i = 0; i < FAKE_FLASH_SIZE / 4; i++)
         FAKE_FLASH[i] = 0xFFFFFFFFu;
 }
