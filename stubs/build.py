@@ -28,7 +28,7 @@ CFLAGS = [
     "-fno-tree-loop-distribute-patterns", "-fno-jump-tables", "-fstack-usage",
     "-Wall", "-Wextra", "-Werror",
 ]
-LDFLAGS = ["-Wl,--gc-sections", "-Wl,--no-relax"]
+LDFLAGS = ["-Wl,--gc-sections"]
 CORE = ["src/start.S", "src/stub.c", "src/slip.c", "src/inflate.c", "src/md5.c", "src/util.c"]
 PROTOCOL_VERSION = 1
 #: Upper bound on ROM routine stack use (not visible to -fstack-usage).
