@@ -44,6 +44,7 @@ class Target:
     iram: tuple[int, int]
     dram: tuple[int, int]
     out: str | None = None  # plugin JSON path, relative to the repository root
+    entry: str = "stub_entry"
 
 
 TARGETS = [
@@ -67,6 +68,11 @@ TEST_TARGETS = [
         "sim-unit", ["src/start.S", "src/slip.c", "src/inflate.c", "src/md5.c", "src/util.c",
                      "test/unit_main.c", "test/vectors.S", "test/crash.c"], "test/memory.ld", [],
         (0x40104800, 0x40108800), (0x3FFE8100, 0x3FFFC000),
+    ),
+    Target(
+        "sim-window", ["src/start.S", "chips/esp32/wincall.S", "test/window_rom.S", "test/window_main.c"],
+        "test/window.ld", ["-DSTUB_WINDOWED"], (0x40000000, 0x40010000), (0x3FFE0000, 0x3FFF0000),
+        entry="rom_reset",
     ),
 ]
 
@@ -118,8 +124,8 @@ def build(target: Target, outdir: Path) -> Path:
         run([CC, *CFLAGS, *target.defines, "-Isrc", "-Itest", "-c", src, "-o", str(obj)])
         objs.append(str(obj))
     elf = objdir / f"{target.name}.elf"
-    run([CC, *CFLAGS, *LDFLAGS, "-Lsrc", f"-T{target.linker_script}", *objs, "-o", str(elf),
-         f"-Wl,-Map={objdir / (target.name + '.map')}"])
+    run([CC, *CFLAGS, *LDFLAGS, f"-Wl,--entry={target.entry}", "-Lsrc", f"-T{target.linker_script}", *objs,
+         "-o", str(elf), f"-Wl,-Map={objdir / (target.name + '.map')}"])
     return elf
 
 
