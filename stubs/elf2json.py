@@ -47,6 +47,8 @@ def check_elf(path: Path, iram: tuple[int, int], dram: tuple[int, int], stack_bo
         for s in symtab.iter_symbols():
             if s["st_info"]["type"] == "STT_OBJECT" and lo <= s["st_value"] < hi:
                 raise ElfCheckError(f"data object {s.name} placed in IRAM")
+        if "_stack_top" not in syms or "_bss_end" not in syms:
+            raise ElfCheckError("the linker script defines no _stack_top/_bss_end")
         room = syms["_stack_top"] - syms["_bss_end"]
         if room < stack_bound:
             raise ElfCheckError(f"stack room {room} bytes < bound {stack_bound}")
