@@ -13,7 +13,8 @@ MISSING = missing_tools()
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/stub" in str(item.fspath).replace("\\", "/"):
+        module = getattr(item, "module", None)
+        if "tests/stub" in str(item.fspath).replace("\\", "/") and getattr(module, "NEEDS_TOOLS", True):
             item.add_marker(pytest.mark.qemu)
             if MISSING:
                 item.add_marker(pytest.mark.skip(reason=f"stub tests need the Xtensa tools: {MISSING}"))
