@@ -33,6 +33,18 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
 
 # --- stub (esptk_select_stub) ---------------------------------------------------------------
 
+from importlib.resources import files  # noqa: E402
+
+from esptk.stub import StubImage  # noqa: E402
+
+
+@hookimpl
+def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
+    """Our own stub (built from stubs/ in the esptk repository; see stubs/README.md), ESP32 only."""
+    if chip.name != CHIP.name:
+        return None
+    return StubImage.from_json((files(__package__) / "stub" / "esp32.json").read_text())
+
 
 # --- images (esptk_build_image, esptk_read_image) ------------------------------------------
 

@@ -1,0 +1,199 @@
+/* ESP32 HAL: UART0 registers, ROM SPI flash routines (windowed ABI, called through win_call),
+ * and direct SPI1 register commands where no ROM routine address is verified. */
+#include "hal.h"
+#include "util.h"
+
+#define UART0_FIFO (*(volatile uint32_t *)0x60000000) /* AHB alias of the FIFO */
+#define UART0_CLKDIV (*(volatile uint32_t *)0x3FF40014)
+#define UART0_STATUS (*(volatile uint32_t *)0x3FF4001C)
+#define RX_COUNT(s) ((s) & 0xFF)
+#define TX_COUNT(s) (((s) >> 16) & 0xFF)
+#define TX_FIFO_SIZE 128
+#define CYCLES_PER_US 80
+
+/* SPI1 (the flash controller) registers and command bits. */
+#define SPI1_CMD (*(volatile uint32_t *)0x3FF42000)
+#define SPI1_ADDR (*(volatile uint32_t *)0x3FF42004)
+#define SPI1_RD_STATUS (*(volatile uint32_t *)0x3FF42010)
+#define CMD_WREN (1u << 30)
+#define CMD_RDSR (1u << 27)
+#define CMD_WRSR (1u << 26)
+#define CMD_BE (1u << 23)
+#define CMD_CE (1u << 22)
+#define STATUS_BUSY 1u
+
+/* RTC_CNTL_OPTIONS0: software system reset bit. */
+#define RTC_OPTIONS0 (*(volatile uint32_t *)0x3FF48000)
+#define SW_SYS_RST (1u << 31)
+
+/* ESP32 ROM routines (windowed ABI). */
+#define ROM_READ 0x40062ed8
+#define ROM_WRITE 0x40062d50
+#define ROM_ERASE_SECTOR 0x40062ccc
+#define ROM_CONFIG_PARAM 0x40063238
+#define ROM_ATTACH 0x40062a6c
+
+uint32_t win_call(uint32_t fn, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint32_t e, uint32_t f);
+
+const uint32_t hal_chip_id = 0x32;
+
+void hal_init(void)
+{
+    win_call(ROM_ATTACH, 0, 0, 0, 0, 0, 0);
+    win_call(ROM_CONFIG_PARAM, 0, 16u << 20, FLASH_BLOCK, FLASH_SECTOR, 0x100, 0xFFFF);
+}
+
+uint8_t hal_uart_getc(void)
+{
+    while (!RX_COUNT(UART0_STATUS))
+        ;
+    return (uint8_t)UART0_FIFO;
+}
+
+void hal_uart_write(const uint8_t *p, uint32_t n)
+{
+    while (n--) {
+        while (TX_COUNT(UART0_STATUS) >= TX_FIFO_SIZE - 1)
+            ;
+        UART0_FIFO = *p++;
+    }
+}
+
+void hal_uart_push(void)
+{
+}
+
+void hal_uart_drain(void)
+{
+    while (TX_COUNT(UART0_STATUS))
+        ;
+    hal_delay_us(200);
+}
+
+void hal_uart_set_baud(uint32_t new_baud, uint32_t old_baud)
+{
+    if (!new_baud || !old_baud)
+        return;
+    /* Divider in 1/16 steps: integer part in bits 0..19, fraction in bits 20..23. */
+    uint32_t reg = UART0_CLKDIV;
+    uint32_t div16 = ((reg & 0xFFFFF) << 4) | ((reg >> 20) & 0xF);
+    div16 = udiv32(div16 * old_baud, new_baud, 0);
+    UART0_CLKDIV = (div16 >> 4) | ((div16 & 0xF) << 20);
+    hal_delay_us(1000);
+}
+
+int hal_flash_read(uint32_t addr, uint32_t *dst, uint32_t len)
+{
+    return (int)win_call(ROM_READ, addr, (uint32_t)dst, len, 0, 0, 0);
+}
+
+int hal_flash_write(uint32_t addr, const uint32_t *src, uint32_t len)
+{
+    return (int)win_call(ROM_WRITE, addr, (uint32_t)src, len, 0, 0, 0);
+}
+
+int hal_flash_erase_sector(uint32_t sector)
+{
+    return (int)win_call(ROM_ERASE_SECTOR, sector, 0, 0, 0, 0, 0);
+}
+
+static void spi_command(uint32_t bits)
+{
+    SPI1_CMD = bits;
+    while (SPI1_CMD)
+        ;
+}
+
+static void wait_idle(void)
+{
+    do {
+        SPI1_RD_STATUS = 0;
+        spi_command(CMD_RDSR);
+    } while (SPI1_RD_STATUS & STATUS_BUSY);
+}
+
+int hal_flash_erase_block(uint32_t block)
+{
+    wait_idle();
+    spi_command(CMD_WREN);
+    SPI1_ADDR = (block * FLASH_BLOCK) & 0xFFFFFF;
+    spi_command(CMD_BE);
+    wait_idle();
+    return 0;
+}
+
+int hal_flash_erase_chip(void)
+{
+    wait_idle();
+    spi_command(CMD_WREN);
+    spi_command(CMD_CE);
+    wait_idle();
+    return 0;
+}
+
+/* The ROM's unlock is faulty: clear the status register (block protect bits) ourselves. */
+int hal_flash_unlock(void)
+{
+    wait_idle();
+    spi_command(CMD_WREN);
+    SPI1_RD_STATUS = 0;
+    spi_command(CMD_WRSR);
+    wait_idle();
+    return 0;
+}
+
+int hal_flash_attach(uint32_t config)
+{
+    win_call(ROM_ATTACH, config, 0, 0, 0, 0, 0);
+    return 0;
+}
+
+int hal_flash_set_params(const uint32_t *p)
+{
+    return (int)win_call(ROM_CONFIG_PARAM, p[0], p[1], p[2], p[3], p[4], p[5]);
+}
+
+static inline uint32_t ccount(void)
+{
+    uint32_t c;
+    __asm__ volatile("rsr %0, ccount" : "=a"(c));
+    return c;
+}
+
+void hal_delay_us(uint32_t us)
+{
+    uint32_t start = ccount();
+    uint32_t cycles = us * CYCLES_PER_US;
+    while (ccount() - start < cycles)
+        ;
+}
+
+uint32_t hal_reg_read(uint32_t addr)
+{
+    return *(volatile uint32_t *)addr;
+}
+
+void hal_reg_write(uint32_t addr, uint32_t value)
+{
+    *(volatile uint32_t *)addr = value;
+}
+
+/* Code loaded with MEM_* is entered like the ROM enters us: as a windowed call. */
+void hal_jump(uint32_t entry)
+{
+    win_call(entry, 0, 0, 0, 0, 0, 0);
+    for (;;)
+        ;
+}
+
+void hal_reboot(void)
+{
+    RTC_OPTIONS0 |= SW_SYS_RST;
+    for (;;)
+        ;
+}
+
+void hal_run_user_code(void)
+{
+    hal_reboot();
+}

@@ -1,0 +1,161 @@
+/* ESP8266 HAL: UART0 registers, ROM SPI flash routines (call0 ABI, addresses from the SDK's ROM
+ * address table). */
+#include "hal.h"
+#include "util.h"
+
+#define UART0_FIFO (*(volatile uint32_t *)0x60000000)
+#define UART0_CLKDIV (*(volatile uint32_t *)0x60000014)
+#define UART0_STATUS (*(volatile uint32_t *)0x6000001C)
+#define RX_COUNT(s) ((s) & 0xFF)
+#define TX_COUNT(s) (((s) >> 16) & 0xFF)
+#define TX_FIFO_SIZE 128
+#define CLKDIV_MASK 0xFFFFFu
+/* Assumed CPU cycles per microsecond for delays (longer on a slower clock, never shorter). */
+#define CYCLES_PER_US 80
+
+typedef int (*rom_read_fn)(uint32_t addr, uint32_t *dst, uint32_t len);
+typedef int (*rom_write_fn)(uint32_t addr, const uint32_t *src, uint32_t len);
+typedef int (*rom_erase_fn)(uint32_t index);
+typedef int (*rom_void_fn)(void);
+typedef int (*rom_param_fn)(uint32_t id, uint32_t size, uint32_t block, uint32_t sector, uint32_t page,
+                            uint32_t mask);
+
+#define SPIRead ((rom_read_fn)0x40004b1c)
+#define SPIWrite ((rom_write_fn)0x40004a4c)
+#define SPIEraseSector ((rom_erase_fn)0x40004a00)
+#define SPIEraseBlock ((rom_erase_fn)0x400049b4)
+#define SPIEraseChip ((rom_void_fn)0x40004984)
+#define SPIUnlock ((rom_void_fn)0x40004878)
+#define SPIParamCfg ((rom_param_fn)0x40004c2c)
+#define spi_flash_attach ((rom_void_fn)0x40004644)
+/* ROM reset vector: restarts the boot ROM, which boots the flash app when GPIO0 is high. */
+#define ROM_RESET ((rom_void_fn)0x40000080)
+
+const uint32_t hal_chip_id = 0x8266;
+
+void hal_init(void)
+{
+    spi_flash_attach();
+    SPIParamCfg(0, 16u << 20, FLASH_BLOCK, FLASH_SECTOR, 0x100, 0xFFFF);
+}
+
+uint8_t hal_uart_getc(void)
+{
+    while (!RX_COUNT(UART0_STATUS))
+        ;
+    return (uint8_t)UART0_FIFO;
+}
+
+void hal_uart_write(const uint8_t *p, uint32_t n)
+{
+    while (n--) {
+        while (TX_COUNT(UART0_STATUS) >= TX_FIFO_SIZE - 1)
+            ;
+        UART0_FIFO = *p++;
+    }
+}
+
+void hal_uart_push(void)
+{
+}
+
+void hal_uart_drain(void)
+{
+    while (TX_COUNT(UART0_STATUS))
+        ;
+    hal_delay_us(200); /* the last character leaves the shift register */
+}
+
+void hal_uart_set_baud(uint32_t new_baud, uint32_t old_baud)
+{
+    if (!new_baud || !old_baud)
+        return;
+    /* div * old = the UART clock (< 2^27), so the product does not overflow. */
+    uint32_t div = UART0_CLKDIV & CLKDIV_MASK;
+    UART0_CLKDIV = udiv32(div * old_baud, new_baud, 0) & CLKDIV_MASK;
+    hal_delay_us(1000);
+}
+
+int hal_flash_read(uint32_t addr, uint32_t *dst, uint32_t len)
+{
+    return SPIRead(addr, dst, len);
+}
+
+int hal_flash_write(uint32_t addr, const uint32_t *src, uint32_t len)
+{
+    return SPIWrite(addr, src, len);
+}
+
+int hal_flash_erase_sector(uint32_t sector)
+{
+    return SPIEraseSector(sector);
+}
+
+int hal_flash_erase_block(uint32_t block)
+{
+    return SPIEraseBlock(block);
+}
+
+int hal_flash_erase_chip(void)
+{
+    return SPIEraseChip();
+}
+
+int hal_flash_unlock(void)
+{
+    return SPIUnlock();
+}
+
+int hal_flash_attach(uint32_t config)
+{
+    (void)config; /* the ESP8266 has one flash interface */
+    spi_flash_attach();
+    return 0;
+}
+
+int hal_flash_set_params(const uint32_t *p)
+{
+    return SPIParamCfg(p[0], p[1], p[2], p[3], p[4], p[5]);
+}
+
+static inline uint32_t ccount(void)
+{
+    uint32_t c;
+    __asm__ volatile("rsr %0, ccount" : "=a"(c));
+    return c;
+}
+
+void hal_delay_us(uint32_t us)
+{
+    uint32_t start = ccount();
+    uint32_t cycles = us * CYCLES_PER_US;
+    while (ccount() - start < cycles)
+        ;
+}
+
+uint32_t hal_reg_read(uint32_t addr)
+{
+    return *(volatile uint32_t *)addr;
+}
+
+void hal_reg_write(uint32_t addr, uint32_t value)
+{
+    *(volatile uint32_t *)addr = value;
+}
+
+void hal_jump(uint32_t entry)
+{
+    ((void (*)(void))entry)();
+    for (;;)
+        ;
+}
+
+void hal_reboot(void)
+{
+    ROM_RESET();
+}
+
+void hal_run_user_code(void)
+{
+    ROM_RESET();
+}

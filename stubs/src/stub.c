@@ -1,0 +1,533 @@
+/* The stub's command loop: receive a request, act on it, answer. Polling only: every reply is
+ * sent after the work is done, so the host never sends into a full receive FIFO and errors are
+ * reported on the command that caused them. */
+#include "hal.h"
+#include "inflate.h"
+#include "md5.h"
+#include "proto.h"
+#include "slip.h"
+#include "util.h"
+
+#define HDR 8
+#define DEFAULT_FLASH_SIZE (16u << 20)
+
+/* The request as received: 8-byte header, then payload. Payload data of the _DATA commands
+ * starts at offset 8 + 16 = 24, so it is word aligned. */
+static uint32_t rx_words[(HDR + MAX_PAYLOAD + 8) / 4];
+#define RX ((uint8_t *)rx_words)
+static uint32_t window_words[(INF_WINDOW + 4) / 4];
+/* Flash reads (READ_FLASH, SPI_FLASH_MD5) reuse the request buffer once the request is parsed. */
+#define io_words rx_words
+#define IO_MAX MAX_WRITE_BLOCK
+static inflater inf;
+
+enum { MODE_IDLE, MODE_FLASH, MODE_DEFLATE, MODE_MEM };
+
+static struct {
+    uint32_t mode;
+    uint32_t next_write;    /* flash address or RAM address of the next byte */
+    uint32_t remaining;     /* bytes still expected (uncompressed for deflate) */
+    uint32_t erase_next;    /* first address not yet erased */
+    uint32_t erase_end;     /* end of the region to erase */
+    uint32_t seq;           /* sequence number expected next */
+    uint32_t flash_size;
+    int32_t write_error;    /* status of a failed flash write inside an inflate flush */
+} st;
+
+static void reply(uint8_t op, uint32_t value, const uint8_t *data, uint32_t len, uint8_t status, uint8_t extra)
+{
+    uint8_t hdr[HDR];
+    uint8_t tail[2];
+    hdr[0] = 1;
+    hdr[1] = op;
+    hdr[2] = (uint8_t)(len + 2);
+    hdr[3] = (uint8_t)((len + 2) >> 8);
+    put_le32(hdr + 4, value);
+    tail[0] = status;
+    tail[1] = extra;
+    slip_start();
+    slip_put(hdr, HDR);
+    if (len)
+        slip_put(data, len);
+    slip_put(tail, 2);
+    slip_end();
+}
+
+static uint8_t checksum(const uint8_t *p, uint32_t n)
+{
+    uint8_t c = 0xEF;
+    while (n--)
+        c ^= *p++;
+    return c;
+}
+
+/* Erase ahead so that [.., until) is erased: 64 KiB blocks where aligned and fully wanted. */
+static int erase_until(uint32_t until)
+{
+    while (st.erase_next < until && st.erase_next < st.erase_end) {
+        uint32_t a = st.erase_next;
+        if (!(a & (FLASH_BLOCK - 1)) && st.erase_end - a >= FLASH_BLOCK) {
+            if (hal_flash_erase_block(a >> 16))
+                return ST_FAILED_SPI_OP;
+            st.erase_next = a + FLASH_BLOCK;
+        } else {
+            if (hal_flash_erase_sector(a >> 12))
+                return ST_FAILED_SPI_OP;
+            st.erase_next = a + FLASH_SECTOR;
+        }
+    }
+    return ST_OK;
+}
+
+/* Write len bytes (word aligned buffer with 4 spare bytes) at the write cursor. */
+static int flash_out(uint8_t *p, uint32_t len)
+{
+    if (len > st.remaining)
+        return ST_TOO_MUCH_DATA;
+    uint32_t padded = (len + 3) & ~3u;
+    for (uint32_t i = len; i < padded; i++)
+        p[i] = 0xFF;
+    int r = erase_until(st.next_write + len);
+    if (r)
+        return r;
+    if (hal_flash_write(st.next_write, (const uint32_t *)p, padded))
+        return ST_FAILED_SPI_OP;
+    st.next_write += len;
+    st.remaining -= len;
+    return ST_OK;
+}
+
+static int inflate_flush(void *ctx, const uint8_t *p, uint32_t len)
+{
+    (void)ctx;
+    st.write_error = flash_out((uint8_t *)p, len);
+    return st.write_error;
+}
+
+static int begin(const uint8_t *p, uint32_t plen, int deflate)
+{
+    if (plen != 16 && plen != 20)
+        return ST_BAD_DATA_LEN;
+    uint32_t size = get_le32(p);
+    uint32_t block_size = get_le32(p + 8);
+    uint32_t offset = get_le32(p + 12);
+    if (block_size > MAX_WRITE_BLOCK)
+        return ST_BAD_BLOCKSIZE;
+    if (plen == 20 && get_le32(p + 16))
+        return ST_CMD_NOT_IMPLEMENTED; /* encrypted writes are not supported */
+    if (offset > st.flash_size || size > st.flash_size - offset)
+        return ST_TOO_MUCH_DATA;
+    st.mode = MODE_IDLE;
+    if (hal_flash_unlock())
+        return ST_FAILED_SPI_UNLOCK;
+    st.next_write = offset;
+    st.remaining = size;
+    st.erase_next = offset & ~(FLASH_SECTOR - 1);
+    st.erase_end = (offset + size + FLASH_SECTOR - 1) & ~(FLASH_SECTOR - 1);
+    st.seq = 0;
+    st.write_error = ST_OK;
+    if (deflate) {
+        inf_init(&inf, (uint8_t *)window_words, inflate_flush, 0);
+        st.mode = MODE_DEFLATE;
+    } else {
+        st.mode = MODE_FLASH;
+    }
+    return ST_OK;
+}
+
+/* Common checks of FLASH_DATA / FLASH_DEFL_DATA / MEM_DATA. Returns the data length or <0. */
+static int32_t data_checks(uint32_t mode, const uint8_t *p, uint32_t plen, uint32_t chk, uint8_t *status)
+{
+    if (st.mode != mode) {
+        *status = ST_NOT_IN_FLASH_MODE;
+        return -1;
+    }
+    if (plen < 16 || get_le32(p) != plen - 16) {
+        *status = ST_BAD_DATA_LEN;
+        return -1;
+    }
+    if (checksum(p + 16, plen - 16) != chk) {
+        *status = ST_BAD_DATA_CHECKSUM;
+        return -1;
+    }
+    uint32_t seq = get_le32(p + 4);
+    if (st.seq && seq == st.seq - 1) {
+        *status = ST_OK; /* a repeat of the block just done (its reply was lost) */
+        return -1;
+    }
+    if (seq != st.seq) {
+        *status = ST_BAD_DATA_LEN;
+        return -1;
+    }
+    st.seq++;
+    return (int32_t)(plen - 16);
+}
+
+static int flash_data(uint8_t *data, uint32_t len)
+{
+    if (len > st.remaining)
+        len = st.remaining; /* padding of the last block is dropped */
+    if (!len)
+        return ST_OK;
+    return flash_out(data, len);
+}
+
+static int defl_data(const uint8_t *data, uint32_t len)
+{
+    int32_t r = inf_feed(&inf, data, len);
+    if (r == INF_ERR_FLUSH)
+        return st.write_error;
+    if (r < 0)
+        return ST_INFLATE_ERROR;
+    return ST_OK;
+}
+
+static int finish(uint32_t mode, const uint8_t *p, uint32_t plen, int *reboot)
+{
+    if (plen != 4)
+        return ST_BAD_DATA_LEN;
+    if (st.mode != mode)
+        return ST_NOT_IN_FLASH_MODE;
+    if (mode == MODE_DEFLATE && inf_feed(&inf, 0, 0) != INF_DONE)
+        return ST_NOT_ENOUGH_DATA;
+    if (st.remaining)
+        return ST_NOT_ENOUGH_DATA;
+    st.mode = MODE_IDLE;
+    *reboot = get_le32(p) == 0;
+    return ST_OK;
+}
+
+static int erase_region(uint32_t addr, uint32_t len)
+{
+    if (addr & (FLASH_SECTOR - 1))
+        return ST_ERASE_BAD_ADDR;
+    if (len & (FLASH_SECTOR - 1))
+        return ST_ERASE_BAD_LEN;
+    if (addr > st.flash_size || len > st.flash_size - addr)
+        return ST_ERASE_BAD_LEN;
+    if (hal_flash_unlock())
+        return ST_FAILED_SPI_UNLOCK;
+    uint32_t end = addr + len;
+    while (addr < end) {
+        if (!(addr & (FLASH_BLOCK - 1)) && end - addr >= FLASH_BLOCK) {
+            if (hal_flash_erase_block(addr >> 16))
+                return ST_ERASE_BLOCK_FAILED;
+            addr += FLASH_BLOCK;
+        } else {
+            if (hal_flash_erase_sector(addr >> 12))
+                return ST_ERASE_SECTOR_FAILED;
+            addr += FLASH_SECTOR;
+        }
+    }
+    return ST_OK;
+}
+
+/* Read flash [addr, addr+len) into io_words a chunk at a time, hashing it. */
+static int md5_region(uint32_t addr, uint32_t len, uint8_t digest[16])
+{
+    md5_ctx c;
+    md5_init(&c);
+    while (len) {
+        uint32_t n = len < IO_MAX ? len : IO_MAX;
+        if (hal_flash_read(addr, io_words, (n + 3) & ~3u))
+            return ST_MD5_READ_FAILED;
+        md5_update(&c, (const uint8_t *)io_words, n);
+        addr += n;
+        len -= n;
+    }
+    md5_final(&c, digest);
+    return ST_OK;
+}
+
+/* READ_FLASH after its reply: data frames, each acknowledged, then the MD5 frame. */
+static void read_flash(uint32_t addr, uint32_t len, uint32_t packet)
+{
+    md5_ctx c;
+    uint8_t digest[16];
+    uint32_t sent = 0;
+    md5_init(&c);
+    while (sent < len) {
+        uint32_t n = len - sent < packet ? len - sent : packet;
+        if (hal_flash_read(addr + sent, io_words, (n + 3) & ~3u))
+            return; /* no MD5 frame: the host times out waiting */
+        md5_update(&c, (const uint8_t *)io_words, n);
+        slip_start();
+        slip_put((const uint8_t *)io_words, n);
+        slip_end();
+        sent += n;
+        /* One packet in flight: wait for the ack that covers it. */
+        for (;;) {
+            uint8_t ack[8];
+            int32_t r = slip_recv(ack, sizeof ack);
+            if (r == 4 && get_le32(ack) >= sent)
+                break;
+        }
+    }
+    md5_final(&c, digest);
+    slip_start();
+    slip_put(digest, 16);
+    slip_end();
+}
+
+static int write_regs(const uint8_t *p, uint32_t plen)
+{
+    if (!plen || (plen & 15))
+        return ST_BAD_DATA_LEN;
+    for (; plen; p += 16, plen -= 16) {
+        uint32_t addr = get_le32(p);
+        uint32_t value = get_le32(p + 4);
+        uint32_t mask = get_le32(p + 8);
+        uint32_t delay = get_le32(p + 12);
+        if (delay)
+            hal_delay_us(delay);
+        if (mask != 0xFFFFFFFFu)
+            value = (value & mask) | (hal_reg_read(addr) & ~mask);
+        hal_reg_write(addr, value);
+    }
+    return ST_OK;
+}
+
+static int mem_begin(const uint8_t *p, uint32_t plen)
+{
+    if (plen != 16)
+        return ST_BAD_DATA_LEN;
+    uint32_t addr = get_le32(p + 12);
+    if (addr & 3)
+        return ST_BAD_DATA_LEN;
+    st.mode = MODE_MEM;
+    st.remaining = get_le32(p);
+    st.next_write = addr;
+    st.seq = 0;
+    return ST_OK;
+}
+
+static int mem_data(const uint8_t *data, uint32_t len)
+{
+    if (len & 3)
+        return ST_BAD_DATA_LEN;
+    if (len > st.remaining)
+        return ST_TOO_MUCH_DATA;
+    /* 32-bit stores only: IRAM takes no byte writes. */
+    volatile uint32_t *dst = (volatile uint32_t *)st.next_write;
+    const uint32_t *src = (const uint32_t *)data;
+    for (uint32_t i = 0; i < len / 4; i++)
+        dst[i] = src[i];
+    st.next_write += len;
+    st.remaining -= len;
+    return ST_OK;
+}
+
+static void handle(uint32_t frame_len)
+{
+    uint8_t op = RX[1];
+    uint32_t plen = RX[2] | ((uint32_t)RX[3] << 8);
+    uint32_t chk = get_le32(RX + 4);
+    uint8_t *p = RX + HDR;
+    uint32_t value = 0;
+    const uint8_t *data = 0;
+    uint32_t dlen = 0;
+    uint8_t extra = 0;
+    int reboot = 0;
+    int jump = 0;
+    int status = ST_OK;
+    uint8_t out[16];
+
+    if (plen != frame_len - HDR) {
+        reply(op, 0, 0, 0, ST_BAD_DATA_LEN, 0);
+        return;
+    }
+    switch (op) {
+    case OP_SYNC: {
+        static const uint8_t head[4] = {0x07, 0x07, 0x12, 0x20};
+        if (plen != 36)
+            return; /* like the ROM: no answer to a malformed SYNC */
+        for (uint32_t i = 0; i < 36; i++)
+            if (p[i] != (i < 4 ? head[i] : 0x55))
+                return;
+        for (int i = 0; i < 7; i++)
+            reply(op, 0, 0, 0, ST_OK, 0);
+        break;
+    }
+    case OP_FLASH_BEGIN:
+    case OP_FLASH_DEFL_BEGIN:
+        status = begin(p, plen, op == OP_FLASH_DEFL_BEGIN);
+        break;
+    case OP_FLASH_DATA:
+    case OP_FLASH_DEFL_DATA:
+    case OP_MEM_DATA: {
+        uint8_t s = ST_OK;
+        uint32_t mode = op == OP_FLASH_DATA ? MODE_FLASH : op == OP_MEM_DATA ? MODE_MEM : MODE_DEFLATE;
+        int32_t n = data_checks(mode, p, plen, chk, &s);
+        if (n < 0)
+            status = s;
+        else if (op == OP_FLASH_DATA)
+            status = flash_data(p + 16, (uint32_t)n);
+        else if (op == OP_MEM_DATA)
+            status = mem_data(p + 16, (uint32_t)n);
+        else
+            status = defl_data(p + 16, (uint32_t)n);
+        if (n >= 0 && status && mode != MODE_MEM)
+            st.mode = MODE_IDLE; /* a failed write ends the transfer; a failed check can be retried */
+        break;
+    }
+    case OP_FLASH_END:
+        status = finish(MODE_FLASH, p, plen, &reboot);
+        break;
+    case OP_FLASH_DEFL_END:
+        status = finish(MODE_DEFLATE, p, plen, &reboot);
+        break;
+    case OP_MEM_BEGIN:
+        status = mem_begin(p, plen);
+        break;
+    case OP_MEM_END:
+        if (plen != 8)
+            status = ST_BAD_DATA_LEN;
+        else if (st.mode != MODE_MEM)
+            status = ST_NOT_IN_FLASH_MODE;
+        else if (st.remaining)
+            status = ST_NOT_ENOUGH_DATA;
+        else {
+            st.mode = MODE_IDLE;
+            jump = get_le32(p) == 0 && get_le32(p + 4) != 0;
+        }
+        break;
+    case OP_WRITE_REG:
+        status = write_regs(p, plen);
+        break;
+    case OP_READ_REG:
+        if (plen != 4)
+            status = ST_BAD_DATA_LEN;
+        else
+            value = hal_reg_read(get_le32(p));
+        break;
+    case OP_SPI_SET_PARAMS:
+        if (plen != 24) {
+            status = ST_BAD_DATA_LEN;
+        } else {
+            uint32_t params[6];
+            for (int i = 0; i < 6; i++)
+                params[i] = get_le32(p + 4 * i);
+            extra = (uint8_t)hal_flash_set_params(params);
+            st.flash_size = params[1];
+        }
+        break;
+    case OP_SPI_ATTACH:
+        if (plen != 4)
+            status = ST_BAD_DATA_LEN;
+        else if (hal_flash_attach(get_le32(p)))
+            status = ST_FAILED_SPI_OP;
+        break;
+    case OP_CHANGE_BAUDRATE:
+        if (plen != 8) {
+            status = ST_BAD_DATA_LEN;
+            break;
+        }
+        reply(op, 0, 0, 0, ST_OK, 0);
+        hal_uart_drain();
+        hal_uart_set_baud(get_le32(p), get_le32(p + 4));
+        return;
+    case OP_SPI_FLASH_MD5:
+        if (plen != 16) {
+            status = ST_BAD_DATA_LEN;
+        } else {
+            uint32_t addr = get_le32(p), len = get_le32(p + 4);
+            if (addr > st.flash_size || len > st.flash_size - addr)
+                status = ST_MD5_READ_FAILED;
+            else
+                status = md5_region(addr, len, out);
+            if (!status) {
+                data = out;
+                dlen = 16;
+            }
+        }
+        break;
+    case OP_ERASE_FLASH:
+        if (plen != 0)
+            status = ST_BAD_DATA_LEN;
+        else if (hal_flash_unlock())
+            status = ST_FAILED_SPI_UNLOCK;
+        else if (hal_flash_erase_chip())
+            status = ST_FAILED_SPI_OP;
+        break;
+    case OP_ERASE_REGION:
+        if (plen != 8)
+            status = ST_BAD_DATA_LEN;
+        else
+            status = erase_region(get_le32(p), get_le32(p + 4));
+        break;
+    case OP_READ_FLASH: {
+        if (plen != 16) {
+            status = ST_BAD_DATA_LEN;
+            break;
+        }
+        uint32_t addr = get_le32(p), len = get_le32(p + 4), packet = get_le32(p + 8);
+        if (!packet || packet > MAX_WRITE_BLOCK) {
+            status = ST_BAD_BLOCKSIZE;
+            break;
+        }
+        if (addr > st.flash_size || len > st.flash_size - addr) {
+            status = ST_TOO_MUCH_DATA;
+            break;
+        }
+        reply(op, 0, 0, 0, ST_OK, 0);
+        read_flash(addr, len, packet);
+        return;
+    }
+    case OP_RUN_USER_CODE:
+        if (hal_chip_id != 0x8266) {
+            status = ST_INVALID_COMMAND;
+            break;
+        }
+        hal_uart_drain();
+        hal_run_user_code();
+        return;
+    case OP_GET_VERSION:
+        if (plen != 0) {
+            status = ST_BAD_DATA_LEN;
+            break;
+        }
+        put_le32(out, STUB_PROTOCOL_VERSION);
+        put_le32(out + 4, hal_chip_id);
+        put_le32(out + 8, CAP_DEFLATE | CAP_READ_FLASH | CAP_ERASE | CAP_MD5 | CAP_BEGIN_20 | CAP_IMMEDIATE_ERRORS |
+                              (hal_chip_id == 0x8266 ? CAP_RUN_USER_CODE : 0));
+        put_le32(out + 12, MAX_WRITE_BLOCK);
+        data = out;
+        dlen = 16;
+        break;
+    default:
+        status = ST_INVALID_COMMAND;
+        break;
+    }
+    reply(op, value, data, dlen, (uint8_t)status, extra);
+    if (status == ST_OK && reboot) {
+        hal_uart_drain();
+        hal_delay_us(10000);
+        hal_reboot();
+    }
+    if (jump) {
+        hal_uart_drain();
+        hal_delay_us(1000);
+        hal_jump(get_le32(p + 4));
+    }
+}
+
+void stub_main(void)
+{
+    static const uint8_t ohai[4] = {'O', 'H', 'A', 'I'};
+    st.mode = MODE_IDLE;
+    st.flash_size = DEFAULT_FLASH_SIZE;
+    hal_init();
+    slip_start();
+    slip_put(ohai, 4);
+    slip_end();
+    for (;;) {
+        int32_t n = slip_recv(RX, HDR + MAX_PAYLOAD);
+        if (n == SLIP_TOO_LONG) {
+            reply(RX[1], 0, 0, 0, ST_BAD_DATA_LEN, 0xEE);
+            continue;
+        }
+        if (n < HDR || RX[0] != 0)
+            continue;
+        handle((uint32_t)n);
+    }
+}

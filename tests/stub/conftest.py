@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .harness import UnitHarness
+from .qemu import build_test_programs, missing_tools
+
+MISSING = missing_tools()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if "tests/stub" in str(item.fspath).replace("\\", "/") and getattr(module, "NEEDS_TOOLS", True):
+            item.add_marker(pytest.mark.qemu)
+            if MISSING:
+                item.add_marker(pytest.mark.skip(reason=f"stub tests need the Xtensa tools: {MISSING}"))
+
+
+@pytest.fixture(scope="session")
+def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_test_programs(tmp_path_factory.mktemp("stubs"))
+
+
+@pytest.fixture(scope="session")
+def unit(programs: dict[str, Path]) -> Iterator[UnitHarness]:
+    h = UnitHarness(programs["sim-unit"])
+    yield h
+    assert h.close() == 0
