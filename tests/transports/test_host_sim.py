@@ -183,3 +183,32 @@ def test_load_ram_puts_segments_in_ram_and_jumps(tmp_path: Path) -> None:
         assert s.loader.read_reg(0x3FFE9000 + 8) == int.from_bytes(b"DATA", "little")
     finally:
         s.transport.close()
+
+
+def test_wrong_boot_mode_is_named() -> None:
+    from esptk import reset
+    from esptk.errors import SyncFailed
+    from esptk.plugins import make_plugin_manager
+    from esptk.session import connect, open_transport
+
+    reg = make_plugin_manager()
+    t = open_transport(reg, url("esp32"), 115200)
+    reset.HARD_RESET.run(t.set_lines)  # EN pulsed with GPIO0 high: the chip boots its app
+    with pytest.raises(SyncFailed, match=r"wrong boot mode \(0x"):
+        connect(reg, transport=t, before="no_reset", connect_attempts=1)
+
+
+def test_a_busy_port_is_named(tmp_path: Path) -> None:
+    import serial
+
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    holder = serial.Serial(path, exclusive=True)
+    try:
+        r = run_esptk("--port", path, "read-mac")
+        assert r.code == 1 and "busy" in r.err and "Traceback" not in r.err
+        assert "hint:" in r.err
+    finally:
+        holder.close()
+        os.close(master)
+        os.close(slave)
