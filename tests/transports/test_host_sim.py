@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import run_esptk
+from ..conftest import SHARED, run_esptk
 
 CHIPS = ("esp8266", "esp32")
 MAC = {"esp8266": "5c:cf:7f:01:02:03", "esp32": "24:0a:c4:12:34:56"}
@@ -243,7 +243,7 @@ def test_a_stub_that_does_not_greet_falls_back_to_the_rom() -> None:
         s.transport.close()
 
 
-BOOTLOADER = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "public" / "inputs" / "esp32-bootloader.bin"
+BOOTLOADER = SHARED / "conformance" / "public" / "inputs" / "esp32-bootloader.bin"
 
 
 @pytest.mark.skipif(not BOOTLOADER.exists(), reason="../shared/conformance is not beside the repository")
