@@ -27,8 +27,7 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
         return None
     from .flash import ESP32RomFlash
 
-    base = FlashProtocol.default_for(chip, stub)
-    return ESP32RomFlash(**{f: getattr(base, f) for f in base.__dataclass_fields__})
+    return ESP32RomFlash.default_for(chip, stub)
 
 
 # --- stub (esptk_select_stub) ---------------------------------------------------------------

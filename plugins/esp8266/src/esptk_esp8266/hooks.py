@@ -22,9 +22,7 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
         return None
     from .flash import ESP8266RomFlash, ESP8266StubFlash
 
-    base = FlashProtocol.default_for(chip, stub)
-    cls = ESP8266StubFlash if stub else ESP8266RomFlash
-    return cls(**{f: getattr(base, f) for f in base.__dataclass_fields__})
+    return (ESP8266StubFlash if stub else ESP8266RomFlash).default_for(chip, stub)
 
 
 # --- stub (esptk_select_stub) ---------------------------------------------------------------
