@@ -166,3 +166,9 @@ def test_flash_file_persists_across_servers(tmp_path: Path) -> None:
         assert re.search(r"verif", out, re.I)
     finally:
         assert s.stop() == 0
+
+
+def test_a_chip_that_stops_answering_makes_esptool_fail_cleanly(serve) -> None:
+    s = serve("esp32", "tcp", "--hang-at", "300")  # hangs during the stub upload
+    res = s.esptool("--connect-attempts", "1", "read-mac", check=False)
+    assert res.returncode == 2 and "A fatal error occurred" in res.stdout + res.stderr
