@@ -22,7 +22,7 @@ def test_line_rate_and_latency_delay_the_answer() -> None:
     h = make("esp8266", timing="1", latency_ms="4")
     assert h.raw(SYNC_WIRE) == b""  # nothing is instant
     byte = 10 / 115200
-    first_done = 0.004 + 12 * byte + 0.004  # latency in, one 12-byte reply out, latency back
+    first_done = 0.004 + 46 * byte + 12 * byte + 0.004  # latency, 46 bytes in, 12 out, latency
     assert h.wait(first_done - 0.0005) == b""
     assert h.wait(0.001).count(b"\xc0\x01\x08") == 1
     assert h.wait(1.0).count(b"\xc0\x01\x08") == 7

@@ -138,5 +138,12 @@ def test_change_baudrate_replies_at_the_old_rate_then_switches() -> None:
     assert r.data == bytes(4)
     assert h.send(op.READ_REG, struct.pack("<I", 0x40001000)) == []  # host still at 115200: garbage
     h.vc.set_host_baud(460800)
+    h.vc.set_host_baud(460800)
     assert h.read_reg(0x40001000) == 0x00F01D83
     assert round(460800 * (h.read_reg(0x3FF40014) & 0xFFFFF) / 1e6) == 40
+
+
+def test_esp32_rom_sends_a_stray_byte_after_changing_baud() -> None:
+    h = make("esp32")
+    wire = h.raw(slip.encode(struct.pack("<BBHI", 0, op.CHANGE_BAUDRATE, 8, 0) + struct.pack("<II", 460800, 0)))
+    assert wire.endswith(b"\xc0\x20")  # as real ESP32 ROMs do (PROTOCOL.md 14)

@@ -60,6 +60,7 @@ class VirtualChip:
         self.now = 0.0
         self.busy_until = 0.0  #: the chip works (erase, write) until then
         self.tx_free = 0.0  #: the chip's UART transmitter is free from then on
+        self.rx_free = 0.0  #: the last byte sent by the host so far arrives then
         self.rx_count = 0
         self.state = "off"  #: off | reset | rom | stub | app | hung
         self.loader: object = RomLoader(self)
@@ -82,7 +83,10 @@ class VirtualChip:
             self.chip_baud = self.host_baud  # ROM autobaud
         if self.strict_baud and not same_rate(self.host_baud, self.chip_baud):
             data = resample(data, self.host_baud, self.chip_baud)
-        t = now + self.timing.latency + extra if self.timing.enabled else now
+        t = now
+        if self.timing.enabled:  # the bytes arrive one line time after another, after the bridge latency
+            t = max(now + self.timing.latency + extra, self.rx_free) + len(data) * self.byte_time(self.host_baud)
+            self.rx_free = t
         o = self.options.faults
         events = [(lim, kind) for lim, kind in ((o.reset_at, "reset"), (o.hang_at, "hang"))
                   if lim is not None and self.rx_count < lim <= self.rx_count + len(data)]
@@ -217,6 +221,10 @@ class VirtualChip:
         if data:
             self.out.append((ready, data))
         return end
+
+    def send_raw(self, data: bytes, at: float) -> float:
+        """Bytes outside any SLIP frame (noise, log text)."""
+        return self._emit(data, at)
 
     def send_frame(self, payload: bytes, at: float) -> float:
         return self._emit(slip.encode(payload), at)
