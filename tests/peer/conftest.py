@@ -30,9 +30,11 @@ class Server:
     chip: str
     flash_file: Path
 
-    def esptool(self, *args: str, stub: bool = True, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "esptool", "--chip", self.chip, "--port", self.endpoint,
-               "--before", "no-reset", "--after", "no-reset"]
+    def esptool(self, *args: str, stub: bool = True, check: bool = True,
+                 resets: bool = False) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "esptool", "--chip", self.chip, "--port", self.endpoint]
+        if not resets:
+            cmd += ["--before", "no-reset", "--after", "no-reset"]
         if not stub:
             cmd.append("--no-stub")
         res = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT,

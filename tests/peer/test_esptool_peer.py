@@ -174,3 +174,10 @@ def test_a_chip_that_stops_answering_makes_esptool_fail_cleanly(serve) -> None:
     s = serve("esp32", "tcp", "--hang-at", "300")  # hangs during the stub upload
     res = s.esptool("--connect-attempts", "1", "read-mac", check=False)
     assert res.returncode == 2 and "A fatal error occurred" in res.stdout + res.stderr
+
+
+@CHIPS
+def test_default_reset_options_work_on_a_pty_without_modem_lines(serve, chip: str) -> None:
+    s = server(serve, chip, "pty")
+    out = s.esptool("read-mac", resets=True).stdout  # esptool's defaults: default-reset, hard-reset
+    assert CONFIG[chip]["mac"] in out

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from esptk.protocol import op, slip
-from esptk.transport import Capability
+from esptk.transport import Capability, Transport
 from esptk_sim.transport import SimTransport
 
 from .conftest import SYNC, checksum
@@ -43,6 +43,7 @@ def classic_reset(t: SimTransport) -> None:
 def test_sim_transport_is_registered(registry) -> None:  # noqa: ANN001
     assert registry.transport_for("sim://esp32") is SimTransport
     t = SimTransport.from_url("sim://esp32", 115200)
+    assert isinstance(t, Transport)
     assert t.capabilities & Capability.CONTROL_LINES and t.capabilities & Capability.SET_BAUD
 
 
