@@ -62,6 +62,19 @@ def test_drop_and_corrupt_at_an_offset() -> None:
     assert len(bad) == len(clean) and bad[5] != clean[5] and bad[:5] + bad[6:] == clean[:5] + clean[6:]
 
 
+def test_rx_faults_damage_what_the_chip_receives() -> None:
+    h = make("esp32", corrupt_at="20", fault_dir="rx")
+    assert h.raw(SYNC_WIRE) == b""  # a damaged SYNC draws no answer
+    assert len(h.sync()) == 8  # the next one is clean
+
+
+def test_delay_at_holds_back_the_chunk_with_that_byte() -> None:
+    h = make("esp32", delay_at="20", delay_ms="200")  # byte 20: in the second 14-byte SYNC reply
+    out = h.raw(SYNC_WIRE)
+    assert out.count(b"\xc0\x01\x08") == 1
+    assert h.wait(0.25).count(b"\xc0\x01\x08") == 7
+
+
 def test_reset_mid_transfer_prints_the_boot_log_and_forgets_the_request() -> None:
     h = make("esp32", reset_at="20")
     out = h.raw(SYNC_WIRE)

@@ -217,7 +217,9 @@ class VirtualChip:
         data, extra = self.faults.apply(data, "tx")
         if garble and self.strict_baud and not same_rate(baud, self.host_baud):
             data = resample(data, baud, self.host_baud)
-        ready = end + (self.timing.latency + extra if self.timing.enabled else 0.0)
+        ready = end + extra + (self.timing.latency if self.timing.enabled else 0.0)
+        if self.out:  # a held-back chunk holds back everything after it: the line keeps the order
+            ready = max(ready, self.out[-1][0])
         if data:
             self.out.append((ready, data))
         return end
