@@ -180,3 +180,18 @@ def test_serve_port_in_use() -> None:
         p = serve("--chip", "esp32", "--tcp", f"127.0.0.1:{port}")
         _out, err = p.communicate(timeout=30)
     assert p.returncode != 0 and "already in use" in err and "Traceback" not in err
+
+
+def test_flash_file_is_created_even_when_nothing_was_written(tmp_path: Path) -> None:
+    path = tmp_path / "new.bin"
+    t = SimTransport.from_url(f"sim://esp8266?flash_file={path}&flash_size=512KB", 115200)
+    t.open()
+    t.close()
+    assert path.read_bytes() == b"\xff" * 512 * 1024
+    assert path.stat().st_mode & 0o077 == 0o066 & ~_umask()
+
+
+def _umask() -> int:
+    u = os.umask(0)
+    os.umask(u)
+    return u

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from esptk.errors import EsptkError, UsageError
@@ -31,7 +32,7 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
 
 
 def save_flash(vc: VirtualChip, options: SimOptions | None = None) -> None:
-    """Write the flash back to ``flash_file`` (atomically) if it changed."""
+    """Write the flash back to ``flash_file`` (atomically) if it changed or the file does not exist yet."""
     path = (options or vc.options).flash_file
-    if path and vc.flash.dirty:
+    if path and (vc.flash.dirty or not os.path.exists(path)):
         vc.flash.save(path)
