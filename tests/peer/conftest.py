@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +69,11 @@ def start_server(chip: str, link: str, flash_file: Path, *extra: str) -> Server:
     return Server(proc, line[0].strip(), chip, flash_file)
 
 
+ServeFn = Callable[..., Server]
+
+
 @pytest.fixture(scope="module")
-def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeFn]:
     """serve(chip, link, *options) -> a running Server, reused per (chip, link, options) in the module."""
     servers: dict[tuple[str, ...], Server] = {}
 

@@ -7,12 +7,15 @@ import os
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from .conftest import ServeFn, Server, start_server
+
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
-CONFIG = {
+CONFIG: dict[str, dict[str, Any]] = {
     "esp32": {"mac": "24:0a:c4:ab:cd:ef", "flash_id": "0x1740ef", "size": "8MB", "device": "4017",
               "manufacturer": "ef", "efuse_addr": 0x3FF5A004, "efuse_word": 0xC4ABCDEF, "ram": 0x3FFE8000},
     "esp8266": {"mac": "5c:cf:7f:01:02:03", "flash_id": "0x1540c8", "size": "2MB", "device": "4015",
@@ -23,7 +26,7 @@ CHIPS = pytest.mark.parametrize("chip", ["esp8266", "esp32"])
 LINKS = pytest.mark.parametrize("link", ["tcp", "pty"])
 
 
-def server(serve, chip: str, link: str):  # noqa: ANN001, ANN201
+def server(serve: ServeFn, chip: str, link: str) -> Server:
     c = CONFIG[chip]
     return serve(chip, link, "--mac", c["mac"], "--flash-id", c["flash_id"])
 
@@ -40,7 +43,7 @@ def data(size: int, seed: int) -> bytes:
 @CHIPS
 @STUB
 @LINKS
-def test_identity(serve, chip: str, stub: bool, link: str) -> None:
+def test_identity(serve: ServeFn, chip: str, stub: bool, link: str) -> None:
     s, c = server(serve, chip, link), CONFIG[chip]
     out = s.esptool("flash-id", stub=stub).stdout
     assert f"MAC:                {c['mac']}" in out  # the connect banner
@@ -65,7 +68,7 @@ def test_identity(serve, chip: str, stub: bool, link: str) -> None:
 
 @CHIPS
 @STUB
-def test_memory(serve, chip: str, stub: bool) -> None:
+def test_memory(serve: ServeFn, chip: str, stub: bool) -> None:
     s, c = server(serve, chip, "tcp"), CONFIG[chip]
     out = s.esptool("read-mem", hex(c["efuse_addr"]), stub=stub).stdout
     assert f"{c['efuse_addr']:#010x} = {c['efuse_word']:#010x}" in out
@@ -82,7 +85,7 @@ def test_memory(serve, chip: str, stub: bool) -> None:
 @CHIPS
 @STUB
 @pytest.mark.parametrize("compress", ["--compress", "--no-compress"])
-def test_write_verify_read(serve, tmp_path: Path, chip: str, stub: bool, compress: str) -> None:
+def test_write_verify_read(serve: ServeFn, tmp_path: Path, chip: str, stub: bool, compress: str) -> None:
     if chip == "esp8266" and not stub and compress == "--compress":
         pytest.skip("the ESP8266 ROM has no compressed writes: esptool refuses --compress there itself")
     s = server(serve, chip, "tcp")
@@ -108,7 +111,7 @@ def test_write_verify_read(serve, tmp_path: Path, chip: str, stub: bool, compres
 
 
 @CHIPS
-def test_erase_flash_with_stub(serve, tmp_path: Path, chip: str) -> None:
+def test_erase_flash_with_stub(serve: ServeFn, tmp_path: Path, chip: str) -> None:
     s = server(serve, chip, "tcp")
     src = tmp_path / "x.bin"
     src.write_bytes(data(0x2000, seed=7))
@@ -122,7 +125,7 @@ def test_erase_flash_with_stub(serve, tmp_path: Path, chip: str) -> None:
 
 @CHIPS
 @STUB
-def test_write_and_read_over_pty(serve, tmp_path: Path, chip: str, stub: bool) -> None:
+def test_write_and_read_over_pty(serve: ServeFn, tmp_path: Path, chip: str, stub: bool) -> None:
     s = server(serve, chip, "pty")
     payload = data(0x5000, seed=11)
     src = tmp_path / "p.bin"
@@ -135,7 +138,7 @@ def test_write_and_read_over_pty(serve, tmp_path: Path, chip: str, stub: bool) -
     assert back.read_bytes() == payload
 
 
-def test_esp8266_rom_write_keeps_neighbours(serve, tmp_path: Path) -> None:
+def test_esp8266_rom_write_keeps_neighbours(serve: ServeFn, tmp_path: Path) -> None:
     """esptool's erase-size workaround against the ROM's over-erase: neighbouring data survives.
 
     (An even sector count: for odd counts inside the first 64 KiB block the inferred ROM rule of
@@ -153,8 +156,6 @@ def test_esp8266_rom_write_keeps_neighbours(serve, tmp_path: Path) -> None:
 
 
 def test_flash_file_persists_across_servers(tmp_path: Path) -> None:
-    from .conftest import start_server
-
     flash = tmp_path / "flash.bin"
     payload = data(0x1800, seed=5)
     (tmp_path / "in.bin").write_bytes(payload)
@@ -173,21 +174,21 @@ def test_flash_file_persists_across_servers(tmp_path: Path) -> None:
         assert s.stop() == 0
 
 
-def test_a_chip_that_stops_answering_makes_esptool_fail_cleanly(serve) -> None:
+def test_a_chip_that_stops_answering_makes_esptool_fail_cleanly(serve: ServeFn) -> None:
     s = serve("esp32", "tcp", "--hang-at", "300")  # hangs during the stub upload
     res = s.esptool("--connect-attempts", "1", "read-mac", check=False)
     assert res.returncode == 2 and "A fatal error occurred" in res.stdout + res.stderr
 
 
 @CHIPS
-def test_default_reset_options_work_on_a_pty_without_modem_lines(serve, chip: str) -> None:
+def test_default_reset_options_work_on_a_pty_without_modem_lines(serve: ServeFn, chip: str) -> None:
     s = server(serve, chip, "pty")
     out = s.esptool("read-mac", resets=True).stdout  # esptool's defaults: default-reset, hard-reset
     assert CONFIG[chip]["mac"] in out
 
 
 @pytest.mark.parametrize("chip,stub", [("esp8266", True), ("esp32", False)], ids=["esp8266-stub", "esp32-rom"])
-def test_esptool_copes_with_the_timing_model(serve, tmp_path: Path, chip: str, stub: bool) -> None:
+def test_esptool_copes_with_the_timing_model(serve: ServeFn, tmp_path: Path, chip: str, stub: bool) -> None:
     """Line rate at 115200, a 4 ms USB bridge, real erase/program times, the stub's 54 ms greeting."""
     s = serve(chip, "tcp", "--timing", "--latency-ms", "4")
     payload = data(0x1800, seed=9) + b"\x00" * 0x2800

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from esptk.chip import ChipSpec
 from esptk.protocol import op
 from esptk.simchip import SimChip
@@ -13,7 +15,7 @@ class OtherChip(ChipSpec):
     magic_values = (1,)
 
 
-def test_hook_esptk_sim_chip(registry) -> None:  # noqa: ANN001
+def test_hook_esptk_sim_chip(registry: Any) -> None:
     hook = registry.hook.esptk_sim_chip
     models = {name: hook(chip=registry.chip(name), options={}) for name in ("esp8266", "esp32")}
     assert all(isinstance(m, SimChip) for m in models.values())

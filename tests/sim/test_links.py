@@ -10,7 +10,10 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +43,7 @@ def classic_reset(t: SimTransport) -> None:
     t.set_lines(dtr=False)
 
 
-def test_sim_transport_is_registered(registry) -> None:  # noqa: ANN001
+def test_sim_transport_is_registered(registry: Any) -> None:
     assert registry.transport_for("sim://esp32") is SimTransport
     t = SimTransport.from_url("sim://esp32", 115200)
     assert isinstance(t, Transport)
@@ -116,7 +119,7 @@ def stop(p: subprocess.Popen[str]) -> int:
     return p.wait(timeout=10)
 
 
-def recv_until(read, count: int, timeout: float = 5.0) -> bytes:  # noqa: ANN001
+def recv_until(read: Callable[[], bytes], count: int, timeout: float = 5.0) -> bytes:
     out, deadline = b"", time.monotonic() + timeout
     while out.count(b"\xc0\x01\x08") < count and time.monotonic() < deadline:
         out += read()
@@ -132,7 +135,7 @@ def test_serve_tcp_answers_each_client_and_stops_cleanly() -> None:
         for _ in range(2):  # clients one after another
             with socket.create_connection((host, int(port)), timeout=5) as s:
                 s.sendall(SYNC_WIRE)
-                got = recv_until(lambda s=s: s.recv(4096), 8)
+                got = recv_until(partial(s.recv, 4096), 8)
                 assert got.count(bytes.fromhex("c0 01 08 02 00 07 07 12 20 00 00 c0")) == 8
     finally:
         assert stop(p) == 0

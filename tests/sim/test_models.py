@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import pytest
 
@@ -119,7 +120,7 @@ class Regs:
     ("esp8266", "18:fe:34:01:02:03"), ("esp8266", "ac:d0:74:aa:bb:cc"), ("esp8266", "5c:cf:7f:fe:dc:ba"),
     ("esp32", "24:0a:c4:12:34:56"), ("esp32", "fe:ff:00:01:80:7f"),
 ])
-def test_configured_mac_decodes_back(registry, chip: str, mac: str) -> None:  # noqa: ANN001
+def test_configured_mac_decodes_back(registry: Any, chip: str, mac: str) -> None:
     h = make(chip, mac=mac)
     spec = registry.chip(chip)
     got = spec.read_mac(Regs(h))
