@@ -47,7 +47,7 @@ def _status(text: str) -> None:
 
 
 def serve(
-    chip: Annotated[str, typer.Option("--chip", "-c", help="esp8266 or esp32.")],
+    chip: Annotated[str, typer.Option("--chip", "-c", help="Chip to model, e.g. esp32.")],
     tcp: Annotated[str | None, typer.Option(help="Listen on HOST:PORT (port 0: any free port).")] = None,
     pty: Annotated[bool, typer.Option("--pty", help="Serve on a new pseudo-terminal.")] = False,
     mac: Annotated[str | None, typer.Option(help="MAC address, e.g. 24:0a:c4:12:34:56.")] = None,

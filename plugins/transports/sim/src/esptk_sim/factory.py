@@ -22,7 +22,8 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
     try:
         spec = registry.chip(chip)
     except EsptkError as e:
-        raise UsageError(f"unknown chip {chip!r} for the virtual chip", hint=e.hint or "use esp8266 or esp32") from e
+        have = ", ".join(sorted(registry.chips)) or "none installed"
+        raise UsageError(f"unknown chip {chip!r} for the virtual chip", hint=f"chips: {have}") from e
     model = registry.hook.esptk_sim_chip(chip=spec, options=options.raw)
     if model is None:
         raise UsageError(f"no virtual-chip model for {spec.description}",
