@@ -93,7 +93,8 @@ def serve(
             host, port = _split_hostport(tcp, allow_remote)
             sock = bind_tcp(host, port)
             bound = sock.getsockname()
-            print(f"socket://{bound[0]}:{bound[1]}", flush=True)
+            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            print(f"socket://{shown}:{bound[1]}", flush=True)
             _status(f"virtual {vc.chip.name} listening; Ctrl-C stops")
             with sock:
                 _run(lambda: serve_tcp(vc, sock, stop, lambda who: _status(f"client {who}")), stop)
