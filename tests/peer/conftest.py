@@ -31,8 +31,10 @@ class Server:
     flash_file: Path
 
     def esptool(self, *args: str, stub: bool = True, check: bool = True,
-                 resets: bool = False) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "esptool", "--chip", self.chip, "--port", self.endpoint]
+                 resets: bool = False, detect: bool = False) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "esptool", "--port", self.endpoint]
+        if not detect:
+            cmd += ["--chip", self.chip]
         if not resets:
             cmd += ["--before", "no-reset", "--after", "no-reset"]
         if not stub:

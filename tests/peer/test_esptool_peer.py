@@ -195,3 +195,10 @@ def test_esptool_copes_with_the_timing_model(serve: ServeFn, tmp_path: Path, chi
     (tmp_path / "t.bin").write_bytes(payload)
     out = s.esptool("write-flash", "0x11000", str(tmp_path / "t.bin"), stub=stub).stdout
     assert f"Wrote {len(payload)} bytes" in out
+
+
+@CHIPS
+def test_esptool_detects_the_chip(serve: ServeFn, chip: str) -> None:
+    """Without --chip esptool asks GET_SECURITY_INFO twice (refused by both ROMs), then reads the magic."""
+    out = server(serve, chip, "tcp").esptool("read-mac", stub=False, detect=True).stdout
+    assert "Detecting chip type" in out and f"Connected to {chip.upper()} on" in out
