@@ -13,12 +13,6 @@ from pathlib import Path
 
 import pytest
 
-try:
-    import esptool  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the environment
-    pytest.skip("esptool is not installed: the peer checks need it (pip install esptool==5.6.0)",
-                allow_module_level=True)
-
 START_TIMEOUT = 20
 COMMAND_TIMEOUT = 120
 
