@@ -26,7 +26,7 @@ from .uart import resample, same_rate
 #: a ROM's value field before the first READ_REG (any non-zero junk)
 INITIAL_JUNK = 0x00000733
 #: EN must stay high this long before the chip samples GPIO0 (RC delay on the EN pin)
-STRAP_DELAY = 0.010
+STRAP_DELAY = 0.025
 #: the stub greets about this long after the MEM_END reply (timing model only)
 STUB_START = 0.054
 OHAI = b"OHAI"
