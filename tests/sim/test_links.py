@@ -198,3 +198,21 @@ def _umask() -> int:
     u = os.umask(0)
     os.umask(u)
     return u
+
+
+@pytest.mark.parametrize("name,download", [("CLASSIC", True), ("TIGHT", True), ("CLASSIC_SLOW", True),
+                                           ("HARD_RESET", False)])
+def test_esptk_reset_sequences_on_the_virtual_board(name: str, download: bool) -> None:
+    from esptk import reset
+
+    t = SimTransport.from_url("sim://esp8266", 74880)  # at 74880 the ESP8266 boot log is readable
+    t.open()
+    try:
+        t.flush_input()
+        getattr(reset, name).run(lambda d, r: t.set_lines(dtr=d, rts=r))
+        text = read_all(t)
+        assert (b"boot mode:(1,7)" in text) == download and (b"boot mode:(3,6)" in text) != download
+        t.write(SYNC_WIRE)
+        assert (read_all(t).count(b"\xc0\x01\x08\x02\x00") == 8) == download
+    finally:
+        t.close()
