@@ -175,3 +175,10 @@ def test_esp32_rom_addresses_2mb_until_spi_set_params(esp32: Host) -> None:
     params = struct.pack("<6I", 0, 4 << 20, 0x10000, 0x1000, 0x100, 0xFFFF)
     assert esp32.one(op.SPI_SET_PARAMS, params).data == bytes(4)
     assert esp32.one(op.FLASH_BEGIN, begin).data == bytes(4)
+
+
+def test_an_empty_flash_begin_erases_nothing(esp32: Host) -> None:
+    esp32.attach()
+    esp32.vc.flash.data[0x1000:0x2000] = bytes(0x1000)
+    assert esp32.one(op.FLASH_BEGIN, struct.pack("<IIII", 0, 0, 0x400, 0x1800)).data == bytes(4)
+    assert esp32.vc.flash.data[0x1000:0x2000] == bytes(0x1000)

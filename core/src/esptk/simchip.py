@@ -99,6 +99,8 @@ class SimChip:
         Default: the sectors covering ``[offset, offset + erase_size)``.
         """
         start = offset - offset % SECTOR
+        if erase_size <= 0:
+            return start, 0
         end = offset + erase_size
         end += -end % SECTOR
         return start, max(0, end - start)

@@ -70,7 +70,6 @@ class VirtualChip:
         self.dtr = self.rts = False
         self.lines_wired = False  #: DTR/RTS drive EN and GPIO0 (else GPIO0 is strapped low)
         self._en_rise: float | None = None
-        self.boots = 0
 
     # --- I/O ----------------------------------------------------------------------------------
     def receive(self, data: bytes, now: float) -> None:
@@ -162,7 +161,6 @@ class VirtualChip:
         """The chip restarts: ROM loader (``download``) or the app in flash; RAM keeps its content."""
         from .rom import RomLoader
 
-        self.boots += 1
         self.out = deque(c for c in self.out if c[0] <= at)  # bytes already on the wire stay there
         self.decoder.reset()
         self.mem.reset()
