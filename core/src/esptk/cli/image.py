@@ -46,15 +46,28 @@ def _number(text: str, what: str) -> int:
         raise UsageError(f"{what} '{text}' is not a number", hint="use decimal or 0x-prefixed hex") from None
 
 
+#: flash sizes esptool accepts for merge-bin --pad-to-size (any chip)
+FLASH_SIZES = ("256KB", "512KB", "1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB")
+
+
 def _size(text: str | None, what: str) -> int | None:
+    """A size written as <n>KB or <n>MB (esptool's form); None for none or zero."""
     if text is None:
         return None
-    from ..chip import parse_size
+    import re
 
-    try:
-        return parse_size(text)
-    except ChipError:
-        raise UsageError(f"{what} '{text}' is not a size", hint="e.g. 4MB, 512KB or 0x100000") from None
+    m = re.fullmatch(r"(\d+)(KB|MB)", text.strip())
+    if m is None:
+        raise UsageError(f"{what} '{text}' is not a size", hint="write it as <number>KB or <number>MB, e.g. 64KB")
+    return int(m.group(1)) * (1024 if m.group(2) == "KB" else 1024 * 1024) or None
+
+
+def _flash_size_bytes(text: str | None, what: str) -> int | None:
+    if text is None:
+        return None
+    if text not in FLASH_SIZES:
+        raise UsageError(f"{what} '{text}' is not a flash size", hint="choose one of " + ", ".join(FLASH_SIZES))
+    return _size(text, what)
 
 
 def _chip(ctx: typer.Context, command: str) -> ChipSpec:
@@ -67,11 +80,8 @@ def _chip(ctx: typer.Context, command: str) -> ChipSpec:
 
 
 def _flash_choice(chip: ChipSpec, value: str | None, table: dict[str, int], what: str) -> str | None:
-    if value is None or value == "keep":
+    if value is None or value == "keep" or value in table:
         return value
-    for name in table:
-        if name.lower() == value.lower():
-            return name
     raise UsageError(f"{what} '{value}' is not valid for {chip.description}", hint="choose one of " + ", ".join(table))
 
 
@@ -295,7 +305,7 @@ def merge_bin(
     freq = _flash_choice(chip, flash_freq, chip.flash_freq_codes, "flash frequency")
     size = _flash_choice(chip, flash_size, chip.flash_size_codes, "flash size")
     offset = _number(target_offset, "--target-offset")
-    pad = _size(pad_to_size, "--pad-to-size")
+    pad = _flash_size_bytes(pad_to_size, "--pad-to-size")
     with _input_errors():
         pieces = merge.load_pieces(pairs)
         merge.check_overlaps(pieces)
@@ -309,10 +319,9 @@ def merge_bin(
             family = getattr(chip, "uf2_family_id", None)
             if family is None:
                 raise UsageError(f"no UF2 family id is known for {chip.description}", hint="use --format raw or hex")
-            if chunk_size is not None and (chunk_size <= 0 or chunk_size % 4 or
-                                           chunk_size > 476 - (0 if md5_disable else 24)):
+            if chunk_size is not None and not 0 < chunk_size <= 476 - (0 if md5_disable else 24):
                 raise UsageError(f"--chunk-size {chunk_size} does not fit a UF2 block",
-                                 hint="use a multiple of 4 up to 452 (476 with --md5-disable)")
+                                 hint="use at most 452 bytes (476 with --md5-disable)")
             data = merge.merge_uf2(pieces, family, chunk_size, not md5_disable)
     write_files([(output, data)])
     if not state(ctx).quiet:

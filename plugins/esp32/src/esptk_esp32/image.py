@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from esptk.errors import ImageError
 from esptk.image.checksum import checksum_padding, image_checksum
 from esptk.image.model import ImageFile, ImageInfo, ImageSettings, Segment, SegmentInfo
-from esptk.image.segments import merge_adjacent, pad_to, region_names
+from esptk.image.segments import insert_elf_sha256, merge_adjacent, region_names
 
 if TYPE_CHECKING:
     from esptk.chip import ChipSpec
@@ -63,14 +63,8 @@ class _Writer:
         self.elf_sha = elf_sha
 
     def segment(self, addr: int, data: bytes) -> None:
-        start = len(self.out) + 8
-        if self.sha_offset is not None and self.elf_sha and start <= self.sha_offset < start + len(data):
-            at = self.sha_offset - start
-            if any(data[at:at + 32]):
-                raise ImageError(
-                    f"the image bytes at the ELF SHA-256 offset 0x{self.sha_offset:x} are not all zero",
-                    hint="check --elf-sha256-offset: it must point at an empty app_elf_sha256 field")
-            data = data[:at] + self.elf_sha + data[at + 32:]
+        if self.elf_sha is not None:
+            data = insert_elf_sha256(data, len(self.out) + 8, self.sha_offset, self.elf_sha)
         self.out += RECORD.pack(addr, len(data)) + data
         self.chunks.append(data)
         self.count += 1
@@ -131,6 +125,9 @@ def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[I
     size = _code(chip.flash_size_codes, settings.flash_size, "flash size", chip)
     freq = _code(chip.flash_freq_codes, settings.flash_freq, "flash frequency", chip)
     digest = settings.append_digest and not settings.ram_only_header
+    if settings.secure_pad and not settings.append_digest:
+        raise ImageError("secure boot padding needs the appended SHA-256",
+                         hint="drop --dont-append-digest, or --secure-pad/--secure-pad-v2")
     head = HEADER.pack(MAGIC, 0, mode, size | freq, elf.entry) + EXTENDED.pack(
         WP_DISABLED, 0, 0, 0, chip.image_chip_id or 0, settings.min_rev, settings.min_rev_full,
         settings.max_rev_full, b"\x00" * 4, 1 if digest else 0)
@@ -159,7 +156,7 @@ def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[I
         for s in sorted(flash, key=lambda s: s.addr, reverse=True):
             _place_flash_after_footer(w, s, chip.bootloader_offset)
         w.out[1] = ram_count
-        return [ImageFile(bytes(w.out), ".bin")]
+        return [ImageFile(_pad_to_size(w.out, settings.pad_to_size, digest), ".bin")]
 
     for s in flash:
         _place_flash(w, s, ram)
@@ -172,9 +169,19 @@ def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[I
     w.out[1] = w.count & 0xFF
     if digest:
         w.out += hashlib.sha256(w.out).digest()
-    if settings.pad_to_size:
-        w.out = bytearray(pad_to(bytes(w.out), settings.pad_to_size, b"\xff"))
-    return [ImageFile(bytes(w.out), ".bin")]
+    return [ImageFile(_pad_to_size(w.out, settings.pad_to_size, digest), ".bin")]
+
+
+def _pad_to_size(out: bytearray, size: int | None, digest: bool) -> bytes:
+    """0xFF fill to a multiple of ``size``. Without a digest, esptool 5.6 writes the fill from
+    file offset 2 (just after the segment-count byte) over the image; that output is matched."""
+    if not size:
+        return bytes(out)
+    pos = len(out) if digest else 2
+    if pos % size:
+        fill = size - pos % size
+        out[pos:pos + fill] = b"\xff" * fill
+    return bytes(out)
 
 
 def _name_of(table: dict[str, int], code: int) -> str | None:
