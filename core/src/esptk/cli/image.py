@@ -191,12 +191,18 @@ def make_image(
 
 
 def _guess_chip(data: bytes) -> ChipSpec:
+    """The chip an image is for: its extended header's chip id, else a chip without one."""
     chips = list(registry().chips.values())
-    if len(data) >= 24 and data[0] == 0xE9 and data[23] in (0, 1):
+    extended = [c for c in chips if c.image_chip_id is not None]
+    if len(data) >= 24 and data[0] == 0xE9 and data[23] in (0, 1) and extended:
         chip_id = int.from_bytes(data[12:14], "little")
-        for c in chips:
-            if c.image_chip_id is not None and c.image_chip_id == chip_id:
+        for c in extended:
+            if c.image_chip_id == chip_id:
                 return c
+        if not any(c.image_chip_id is None for c in chips):
+            return extended[0]
+        if data[14] <= 3 and data[19:23] == bytes(4):  # a plausible extended header of a chip we lack
+            return extended[0]
     plain = [c for c in chips if c.image_chip_id is None]
     if not plain:
         raise UsageError("cannot tell which chip this image is for", hint="add --chip")
@@ -214,6 +220,7 @@ def image_info(
 
     st = state(ctx)
     as_json = as_json or st.json
+    auto = st.chip == "auto"
     data = read_input(filename)
     if not data:
         raise UsageError(f"{filename} is empty", hint="give a firmware image file")
@@ -223,54 +230,57 @@ def image_info(
             pieces = read_hex(data)
         except HexError:
             pieces = None
+        if pieces is not None and len(pieces) == 1:
+            data, pieces = pieces[0][1], None
     if pieces is None:
         chip, info = _read_one(st.chip, data)
         if as_json:
-            console.out_json({"file": filename, "image": info.as_dict()})
+            console.out_json({"file": filename, "chip": chip.name, "image": info.as_dict()})
             return
-        _print_info(chip, info, detected=st.chip == "auto")
+        lines, warnings = _info_lines(chip, info, detected=auto)
+        console.out("\n".join([f"Image size: {info.size} bytes", *lines]))
+        for w in warnings:
+            console.warn(w)
         return
     results: list[dict[str, Any]] = []
-    lines = ["Merged binary image detected. Processing each file individually."]
+    if not as_json:
+        console.out("Merged binary image detected. Processing each file individually.")
     for i, (addr, blob) in enumerate(pieces, 1):
         head = f"Processing file {i}/{len(pieces)}, offset: 0x{addr:x}, size: {len(blob)} bytes"
-        lines += ["", "=" * len(head), head, "=" * len(head)]
+        if not as_json:
+            console.out("\n".join(["", "=" * len(head), head, "=" * len(head)]))
         try:
             chip, info = _read_one(st.chip, blob)
         except EsptkError as e:
             results.append({"offset": addr, "size": len(blob), "image": None, "error": e.message})
+            console.warn(f"file {i}/{len(pieces)} is not a valid firmware image ({e.message})")
             continue
-        results.append({"offset": addr, "size": len(blob), "image": info.as_dict()})
-        lines += _info_lines(chip, info, detected=False)
+        results.append({"offset": addr, "size": len(blob), "chip": chip.name, "image": info.as_dict()})
+        if not as_json:
+            lines, warnings = _info_lines(chip, info, detected=auto)
+            console.out("\n".join(lines))
+            for w in warnings:
+                console.warn(w)
     if as_json:
         console.out_json({"file": filename, "merged": results})
-    else:
-        console.out("\n".join(lines))
 
 
 def _read_one(chip_name: str, data: bytes) -> tuple[ChipSpec, ImageInfo]:
-    chip = _guess_chip(data) if chip_name == "auto" else _chip_by_name(chip_name)
     with _input_errors():
+        chip = _guess_chip(data) if chip_name == "auto" else registry().chip(chip_name)
         info = registry().hook.esptk_read_image(chip=chip, data=data)
     if info is None:
         raise UsageError(f"no plugin reads {chip.description} images", hint="install the chip's esptk plugin")
     return chip, info
 
 
-def _chip_by_name(name: str) -> ChipSpec:
-    with _input_errors():
-        return registry().chip(name)
-
-
-def _info_lines(chip: ChipSpec, info: ImageInfo, detected: bool) -> list[str]:
+def _info_lines(chip: ChipSpec, info: ImageInfo, detected: bool) -> tuple[list[str], list[str]]:
     from ..image.describe import describe
 
-    lines = [f"Detected image type: {chip.description}"] if detected else []
-    return lines + describe(info, chip.description)
-
-
-def _print_info(chip: ChipSpec, info: ImageInfo, detected: bool) -> None:
-    console.out("\n".join([f"Image size: {info.size} bytes", *_info_lines(chip, info, detected)]))
+    label = (info.extended or {}).get("chip_name") if detected else None
+    label = label or chip.description
+    lines, warnings = describe(info, label)
+    return ([f"Detected image type: {label}"] if detected else []) + lines, warnings
 
 
 def merge_bin(

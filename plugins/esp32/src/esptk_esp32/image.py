@@ -31,6 +31,11 @@ WP_DISABLED = 0xEE
 TAIL_MIN = 0x24  #: the ROM bootloader misreads a flash segment ending this close to a page start
 SECURE_PAD_RESERVE = {1: 32 + 4 + 64 + 12, 2: 32}
 APP_DESC_MAGIC = 0xABCD5432
+#: chip ids of the image header (ESP-IDF's esp_chip_id_t), for naming the chip an image is for
+IMAGE_CHIP_NAMES = {
+    0: "ESP32", 2: "ESP32-S2", 5: "ESP32-C3", 9: "ESP32-S3", 12: "ESP32-C2", 13: "ESP32-C6",
+    16: "ESP32-H2", 18: "ESP32-P4", 20: "ESP32-C61", 23: "ESP32-C5",
+}
 
 
 def is_flash_mapped(addr: int) -> bool:
@@ -223,7 +228,7 @@ def read_image(chip: ChipSpec, data: bytes) -> ImageInfo:
         "wp_pin": wp, "wp_pin_disabled": wp == WP_DISABLED,
         "clk_drv": d1 & 0xF, "q_drv": d1 >> 4, "d_drv": d2 & 0xF, "cs0_drv": d2 >> 4,
         "hd_drv": d3 & 0xF, "wp_drv": d3 >> 4,
-        "chip_id": chip_id, "chip_name": chip.description if chip_id == chip.image_chip_id else None,
+        "chip_id": chip_id, "chip_name": IMAGE_CHIP_NAMES.get(chip_id),
         "min_rev": min_rev, "min_rev_full": min_full, "max_rev_full": max_full,
         "hash_appended": bool(hash_flag),
     }
