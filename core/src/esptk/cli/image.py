@@ -124,6 +124,13 @@ def elf2image(
     size = _flash_choice(chip, flash_size, chip.flash_size_codes, "flash size")
     if version not in (1, 2, 3):
         raise UsageError(f"image version {version} does not exist", hint="use --version 1, 2 or 3")
+    for value, top, opt in ((min_rev, 0xFF, "--min-rev"), (min_rev_full, 0xFFFF, "--min-rev-full"),
+                            (max_rev_full, 0xFFFF, "--max-rev-full")):
+        if not 0 <= value <= top:
+            raise UsageError(f"{opt} {value} is out of range", hint=f"use 0 to {top}")
+    if flash_mmu_page_size not in (None, "64KB", "32KB", "16KB", "8KB"):
+        raise UsageError(f"--flash-mmu-page-size '{flash_mmu_page_size}' is not a page size",
+                         hint="choose one of 64KB, 32KB, 16KB, 8KB")
     page = _size(flash_mmu_page_size, "--flash-mmu-page-size")
     if page is not None and page != 0x10000:
         console.warn(f"{chip.description} has a fixed 64KB MMU page size; --flash-mmu-page-size is ignored")
