@@ -81,18 +81,17 @@ class _Writer:
 
 def _place_flash_after_footer(w: _Writer, seg: Segment, base: int) -> None:
     """``--ram-only-header``: one padding segment (a whole page of it when already aligned, as
-    esptool does), then ``seg``; positions count from the flash offset ``base``."""
-    pad = (PAGE - (len(w.out) + base) % PAGE) + (seg.addr % PAGE) - 16
-    if pad < 0:
-        pad += PAGE
+    esptool does), then ``seg``. The alignment counts from the flash offset ``base`` (where the
+    bootloader is flashed); the short-tail rule counts from the file start."""
+    pad = (seg.addr - (len(w.out) + base) - 16) % PAGE
     if pad:
         w.segment(0, b"\x00" * pad)
-    _write_flash(w, seg, base)
+    _write_flash(w, seg)
 
 
-def _write_flash(w: _Writer, seg: Segment, base: int) -> None:
+def _write_flash(w: _Writer, seg: Segment) -> None:
     data = seg.data
-    tail = (len(w.out) + base + 8 + len(data)) % PAGE
+    tail = (len(w.out) + 8 + len(data)) % PAGE
     if tail < TAIL_MIN:
         data += b"\x00" * (TAIL_MIN - tail)
     w.segment(seg.addr, data)
@@ -114,7 +113,7 @@ def _place_flash(w: _Writer, seg: Segment, ram: list[Segment]) -> None:
                 ram.pop(0)
         else:
             w.segment(0, b"\x00" * pad)
-    _write_flash(w, seg, 0)
+    _write_flash(w, seg)
 
 
 def _to_front(segs: list[Segment], name: str) -> list[Segment]:
