@@ -121,6 +121,9 @@ def _to_front(segs: list[Segment], name: str) -> list[Segment]:
 
 
 def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile]:
+    if settings.raw_segments:
+        raise ImageError(f"images of raw segments (make-image) are not supported for {chip.description}",
+                         hint="build the image from the ELF file with elf2image")
     segs = merge_adjacent(elf.loadable(settings.use_segments), chip.memory_map)
     if len(segs) > MAX_SEGMENTS:
         raise ImageError(f"{elf.name}: {len(segs)} segments after merging, an image holds at most {MAX_SEGMENTS}",
