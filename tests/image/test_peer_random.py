@@ -62,3 +62,22 @@ def test_random_esp32_elf_matches_esptool(tmp_path: Path, seed: int, option: str
     chip = REG.chip("esp32")
     ours = REG.hook.esptk_build_image(chip=chip, elf=ElfFile.load(str(elf_path)), settings=OPTIONS[option])
     assert ours[0].data == out.read_bytes()
+
+
+@pytest.mark.parametrize("offset", [None, 0xD0])
+def test_app_descriptor_gets_the_elf_sha256_like_esptool(tmp_path: Path, offset: int | None) -> None:
+    r = random.Random(5)
+    sections = [(".dram0.data", 0x3FFB0100, r.randbytes(300)), (".flash.appdesc", 0x3F400020, bytes(256)),
+                (".flash.text", 0x400D0020, r.randbytes(500)), (".dram0.bootdesc", 0x3FFB0000, bytes(80))]
+    elf_path = tmp_path / "a.elf"
+    elf_path.write_bytes(make_elf(sections))
+    out = tmp_path / "esptool.bin"
+    extra = [] if offset is None else ["--elf-sha256-offset", hex(offset)]
+    subprocess.run([str(ESPTOOL), "--chip", "esp32", "elf2image", *extra, "-o", str(out), str(elf_path)],
+                   check=True, capture_output=True)
+    elf = ElfFile.load(str(elf_path))
+    ours = REG.hook.esptk_build_image(chip=REG.chip("esp32"), elf=elf,
+                                      settings=ImageSettings(elf_sha256_offset=offset))[0].data
+    assert ours == out.read_bytes()
+    at = 0xB0 if offset is None else offset
+    assert ours[at:at + 32] == elf.sha256
