@@ -334,7 +334,7 @@ def merge_bin(
         elif fmt == "hex":
             data = merge.merge_hex(pieces)
         else:
-            family = getattr(chip, "uf2_family_id", None)
+            family = chip.uf2_family_id
             if family is None:
                 raise UsageError(f"no UF2 family id is known for {chip.description}", hint="use --format raw or hex")
             if chunk_size is not None and not 0 < chunk_size <= 476 - (0 if md5_disable else 24):

@@ -48,9 +48,6 @@ if TYPE_CHECKING:
     from esptk.image.elf import ElfFile
     from esptk.image.model import ImageFile, ImageInfo, ImageSettings
 
-#: UF2 family id used by ``merge-bin --format uf2`` (read by core with getattr; ChipSpec has no field yet)
-CHIP.uf2_family_id = 0x7EAB61ED  # type: ignore[attr-defined]
-
 
 @hookimpl
 def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile] | None:
