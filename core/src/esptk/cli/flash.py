@@ -77,7 +77,7 @@ def write_flash_cmd(
     verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
-    """Write files to flash, each at its address; every region is verified by the chip's MD5."""
+    """Write files to flash, each at its address, and verify each region (MD5 or read-back)."""
     if compress and no_compress:
         raise UsageError("--compress and --no-compress exclude each other")
     regions = parse_pairs(pairs)
