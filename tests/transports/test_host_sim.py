@@ -63,7 +63,9 @@ def test_memory_read_write_dump(chip: str, addr: int, tmp_path: Path) -> None:
 @pytest.mark.parametrize("chip", CHIPS)
 def test_address_outside_the_memory_map_is_one_clear_error(chip: str) -> None:
     r = run_esptk("--port", url(chip), "read-mem", "0x10000000")
-    assert r.code == 1 and "Traceback" not in r.err and r.err.startswith("error:")
+    assert r.code == 1 and "Traceback" not in r.err
+    tail = r.err.strip().splitlines()[-2:]
+    assert tail[0].startswith("error: cannot read 0x10000000") and tail[1].startswith("hint:")
 
 
 def test_chip_mismatch_is_refused() -> None:
@@ -153,3 +155,31 @@ def test_trace_shows_every_packet() -> None:
     r = run_esptk("--trace", "--port", url("esp32"), "read-mem", "0x40001000")
     assert r.code == 0
     assert "TRACE" in r.err and "Write 44 bytes" in r.err and "Read" in r.err
+
+
+def test_load_ram_puts_segments_in_ram_and_jumps(tmp_path: Path) -> None:
+    from esptk.cli.device import ram_segments
+    from esptk.plugins import make_plugin_manager
+    from esptk.session import connect, load_ram_segments
+
+    code, data = tmp_path / "code.bin", tmp_path / "data.bin"
+    code.write_bytes(bytes(range(256)) * 4)
+    data.write_bytes(b"DATA" * 64)
+    image = tmp_path / "ram.bin"
+    r = run_esptk("--chip", "esp8266", "make-image", "-f", str(code), "-a", "0x40105000", "-f", str(data),
+                  "-a", "0x3FFE9000", "-e", "0x40105004", str(image))
+    assert r.code == 0, r.err
+    r = run_esptk("--port", url("esp8266"), "load-ram", str(image))
+    assert r.code == 0 and "running the program" in r.err, r.err
+    reg = make_plugin_manager()
+    s = connect(reg, port=url("esp8266"), use_stub=False)
+    try:
+        entry, segs = ram_segments(reg, s.chip, image.read_bytes(), "ram.bin")
+        assert entry == 0x40105004 and [a for a, _ in segs] == [0x40105000, 0x3FFE9000]
+        load_ram_segments(s, segs, entry)
+        assert s.loader.wait_greeting(1.0)  # the virtual chip runs it (it greets like a stub)
+        s.use_loader(True)
+        assert s.loader.read_reg(0x40105000) == int.from_bytes(bytes(range(4)), "little")
+        assert s.loader.read_reg(0x3FFE9000 + 8) == int.from_bytes(b"DATA", "little")
+    finally:
+        s.transport.close()

@@ -36,6 +36,7 @@ Tracer = Callable[[str, bytes], None]
 
 CRASH_MARKERS = (b"Guru Meditation", b"Fatal exception", b"Exception (")
 MAX_FRAMES_PER_COMMAND = 100
+READ_ATTEMPTS = 3
 
 
 class Loader:
@@ -160,7 +161,15 @@ class Loader:
         return values
 
     def read_reg(self, addr: int) -> int:
-        return self.command(op.READ_REG, struct.pack("<I", addr)).value
+        """READ_REG; a garbled or lost reply is asked for again (reading has no side effects)."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return self.command(op.READ_REG, struct.pack("<I", addr)).value
+            except CommandTimeout:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+                self.flush_input()
+        raise AssertionError("unreachable")
 
     def write_reg(self, addr: int, value: int, mask: int = 0xFFFFFFFF, delay_us: int = 0) -> None:
         self.command(op.WRITE_REG, struct.pack("<IIII", addr, value, mask, delay_us))

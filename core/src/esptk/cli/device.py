@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
 
 from .. import __version__
-from ..chip import format_mac
+from ..chip import ChipSpec, format_mac
+from ..errors import CommandFailed, UsageError
 from ..fileio import parse_int, read_file, write_atomic
 from ..flasher import detect_flash_size
+from ..plugins import Registry
 from ..session import load_ram_segments
 from ..spiflash import size_name
 from . import console
@@ -66,19 +70,29 @@ def flash_id(ctx: typer.Context, as_json: JsonOpt = False) -> None:
           [f"Manufacturer: {manu:02x}", f"Device: {device:04x}", f"Detected flash size: {size_name(size)}"])
 
 
+@contextlib.contextmanager
+def _memory(addr: int, verb: str) -> Iterator[None]:
+    try:
+        yield
+    except CommandFailed as e:
+        raise CommandFailed(f"cannot {verb} 0x{addr:08x}: {e.message}", e.status,
+                            hint="is the address inside the chip's memory map and word-aligned?") from e
+
+
 def read_mem(ctx: typer.Context, address: str, as_json: JsonOpt = False) -> None:
     """Read one 32-bit word of memory (or a register)."""
     addr = parse_int(address, "address")
-    with session(ctx, use_stub=False) as s:
+    with session(ctx, use_stub=False) as s, _memory(addr, "read"):
         value = s.loader.read_reg(addr)
     _emit(ctx, as_json, {"address": addr, "value": value}, [f"0x{addr:08x} = 0x{value:08x}"])
 
 
-def write_mem(ctx: typer.Context, address: str, value: str, mask: str = "0xFFFFFFFF",
+def write_mem(ctx: typer.Context, address: str, value: str,
+              mask: Annotated[str, typer.Argument(help="Bits to change.")] = "0xFFFFFFFF",
               as_json: JsonOpt = False) -> None:
     """Write a 32-bit word of memory (bits outside MASK keep their value)."""
     addr, val, msk = parse_int(address, "address"), parse_int(value, "value"), parse_int(mask, "mask")
-    with session(ctx, use_stub=False) as s:
+    with session(ctx, use_stub=False) as s, _memory(addr, "write"):
         s.loader.write_reg(addr, val, msk)
         after = s.loader.read_reg(addr)
     _emit(ctx, as_json, {"address": addr, "value": val, "mask": msk, "read_back": after},
@@ -96,7 +110,8 @@ def dump_mem(ctx: typer.Context, address: str, size: str, filename: str,
     with session(ctx, use_stub=False, no_progress=no_progress) as s:
         s.progress.start(f"Reading memory at 0x{addr:08x}", n)
         for off in range(0, n, 4):
-            buf += struct.pack("<I", s.loader.read_reg(addr + off))
+            with _memory(addr + off, "read"):
+                buf += struct.pack("<I", s.loader.read_reg(addr + off))
             if off % 1024 == 0:
                 s.progress.advance(off)
         s.progress.advance(n)
@@ -107,14 +122,29 @@ def dump_mem(ctx: typer.Context, address: str, size: str, filename: str,
 
 def load_ram(ctx: typer.Context, filename: str) -> None:
     """Load an image's segments into RAM and run it (the chip stays in RAM code)."""
-    from ..image.model import read_image_segments
-
     data = read_file(filename, "image")
     with session(ctx, use_stub=False) as s:
-        entry, segments = read_image_segments(s.registry, s.chip, data)
+        entry, segments = ram_segments(s.registry, s.chip, data, filename)
         s.progress.note(f"Loading {len(segments)} segments, entry 0x{entry:08x}")
         load_ram_segments(s, segments, entry)
         console.info("All segments loaded; running the program")
+
+
+def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> tuple[int, list[tuple[int, bytes]]]:
+    """(entry, [(address, bytes)]) of an image whose segments all load into RAM."""
+    info = registry.hook.esptk_read_image(chip=chip, data=data)
+    if info is None:
+        raise UsageError(f"no plugin reads {chip.description} images")
+    segs = []
+    for seg in info.segments:
+        start = seg.file_offset + 8
+        if seg.addr == 0:  # a padding segment
+            continue
+        if any(r in ("IROM", "DROM") for r in seg.regions) and not any("RAM" in r for r in seg.regions):
+            raise UsageError(f"{name}: segment at 0x{seg.addr:08x} ({'/'.join(seg.regions)}) is not in RAM",
+                             hint="load-ram takes images whose segments are all RAM segments")
+        segs.append((seg.addr, data[start : start + seg.length]))
+    return info.entry, segs
 
 
 def run(ctx: typer.Context) -> None:

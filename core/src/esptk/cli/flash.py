@@ -9,7 +9,7 @@ import typer
 from ..chip import parse_size
 from ..errors import FlashError, UsageError, VerifyError
 from ..fileio import parse_int, read_file, write_atomic
-from ..flasher import Region, erase_flash, erase_region, prepare, read_flash, verify_flash, write_flash
+from ..flasher import STUB_HINT, Region, erase_flash, erase_region, prepare, read_flash, verify_flash, write_flash
 from ..session import Session
 from ..spiflash import size_name
 from . import console
@@ -160,5 +160,5 @@ def erase_region_cmd(ctx: typer.Context, address: str, size: str) -> None:
         verified = erase_region(s, addr, n)
     if not verified:
         raise FlashError(f"erased 0x{addr:08x}+0x{n:x} but could not verify it (no MD5 on this loader)",
-                         hint="drop --no-stub so that esptk can verify")
+                         hint=STUB_HINT)
     console.info(f"Erased and verified 0x{addr:08x}+0x{n:x}")

@@ -48,6 +48,33 @@ def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
 
 # --- images (esptk_build_image, esptk_read_image) ------------------------------------------
 
+from typing import TYPE_CHECKING  # noqa: E402 - kept inside this section on purpose
+
+if TYPE_CHECKING:
+    from esptk.image.elf import ElfFile
+    from esptk.image.model import ImageFile, ImageInfo, ImageSettings
+
+#: UF2 family id used by ``merge-bin --format uf2`` (read by core with getattr; ChipSpec has no field yet)
+CHIP.uf2_family_id = 0x1C5F21B0  # type: ignore[attr-defined]
+
+
+@hookimpl
+def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile] | None:
+    if chip.name != CHIP.name:
+        return None
+    from .image import build_image
+
+    return build_image(chip, elf, settings)
+
+
+@hookimpl
+def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
+    if chip.name != CHIP.name:
+        return None
+    from .image import read_image
+
+    return read_image(chip, data)
+
 
 # --- virtual chip (esptk_sim_chip) ---------------------------------------------------------
 
