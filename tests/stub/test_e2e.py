@@ -222,3 +222,19 @@ def test_throughput_beats_the_fastest_uart() -> None:
     for name, rate in RATES.items():
         print(f"QEMU throughput, {name}: {rate / 1024:.0f} KiB/s")
         assert rate > 92_160, name
+
+
+def test_block_repeated_after_a_lost_reply_is_taken_once(sess: tuple[Session, QemuTransport]) -> None:
+    ld = sess[0].loader
+    data = firmware_like(300_000, 10)
+    packed = zlib.compress(data, 9)
+    blocks = [packed[i:i + 0x4000] for i in range(0, len(packed), 0x4000)]
+    assert len(blocks) > 2
+    ld.command(op.FLASH_DEFL_BEGIN, u32s(len(data), len(blocks), 0x4000, 0x50000))
+    for seq, block in enumerate(blocks):
+        ld.data_command(op.FLASH_DEFL_DATA, block, seq)
+        ld.data_command(op.FLASH_DEFL_DATA, block, seq)  # as if the first reply had been lost
+    skipped = ld.command(op.FLASH_DEFL_DATA, data_payload(b"x", len(blocks) + 1), checksum(b"x"), check=False)
+    assert skipped.status[0] == 0xC0  # a block from the future is refused
+    ld.command(op.FLASH_DEFL_END, u32s(1))
+    assert ld.md5(0x50000, len(data), False) == hashlib.md5(data).digest()
