@@ -200,6 +200,16 @@ def test_mem_upload_runs_code(sess: tuple[Session, QemuTransport]) -> None:
     assert t.wait_exit() == 7
 
 
+def test_mem_upload_over_the_stub_is_refused(sess: tuple[Session, QemuTransport], elf: Path) -> None:
+    ld = sess[0].loader
+    text, top = symbol(elf, "_text_start"), symbol(elf, "_stack_top")
+    for addr, size in ((text, 4), (text - 8, 16), (text + 0x100, 0x1800), (top - 4, 4), (top - 0x100000, 0x100000)):
+        assert ld.command(op.MEM_BEGIN, u32s(size, 1, 0x1800, addr), check=False).status[0] == 0xC9, hex(addr)
+    ld.mem_begin(8, 1, 0x1800, text - 8)  # right below the code: fine
+    ld.mem_begin(16, 1, 0x1800, top)  # right above the stack: fine
+    assert ld.read_reg(symbol(elf, "sim_baud")) == 115200  # still running
+
+
 def test_flash_end_zero_reboots(sess: tuple[Session, QemuTransport]) -> None:
     s, t = sess
     s.loader.command(op.FLASH_BEGIN, u32s(0, 0, 0x4000, 0))
