@@ -7,17 +7,11 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-try:
-    import esptool  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the environment
-    pytest.skip("esptool is not installed: the peer checks need it (pip install esptool==5.6.0)",
-                allow_module_level=True)
 
 START_TIMEOUT = 20
 COMMAND_TIMEOUT = 120
@@ -30,9 +24,13 @@ class Server:
     chip: str
     flash_file: Path
 
-    def esptool(self, *args: str, stub: bool = True, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "esptool", "--chip", self.chip, "--port", self.endpoint,
-               "--before", "no-reset", "--after", "no-reset"]
+    def esptool(self, *args: str, stub: bool = True, check: bool = True,
+                 resets: bool = False, detect: bool = False) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "esptool", "--port", self.endpoint]
+        if not detect:
+            cmd += ["--chip", self.chip]
+        if not resets:
+            cmd += ["--before", "no-reset", "--after", "no-reset"]
         if not stub:
             cmd.append("--no-stub")
         res = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
@@ -67,8 +65,11 @@ def start_server(chip: str, link: str, flash_file: Path, *extra: str) -> Server:
     return Server(proc, line[0].strip(), chip, flash_file)
 
 
+ServeFn = Callable[..., Server]
+
+
 @pytest.fixture(scope="module")
-def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeFn]:
     """serve(chip, link, *options) -> a running Server, reused per (chip, link, options) in the module."""
     servers: dict[tuple[str, ...], Server] = {}
 

@@ -7,12 +7,17 @@ import os
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from .conftest import ServeFn, Server, start_server
+
+pytest.importorskip("esptool", reason="esptool is not installed: the peer checks need it (pip install esptool==5.6.0)")
+
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
-CONFIG = {
+CONFIG: dict[str, dict[str, Any]] = {
     "esp32": {"mac": "24:0a:c4:ab:cd:ef", "flash_id": "0x1740ef", "size": "8MB", "device": "4017",
               "manufacturer": "ef", "efuse_addr": 0x3FF5A004, "efuse_word": 0xC4ABCDEF, "ram": 0x3FFE8000},
     "esp8266": {"mac": "5c:cf:7f:01:02:03", "flash_id": "0x1540c8", "size": "2MB", "device": "4015",
@@ -23,7 +28,7 @@ CHIPS = pytest.mark.parametrize("chip", ["esp8266", "esp32"])
 LINKS = pytest.mark.parametrize("link", ["tcp", "pty"])
 
 
-def server(serve, chip: str, link: str):  # noqa: ANN001, ANN201
+def server(serve: ServeFn, chip: str, link: str) -> Server:
     c = CONFIG[chip]
     return serve(chip, link, "--mac", c["mac"], "--flash-id", c["flash_id"])
 
@@ -40,34 +45,37 @@ def data(size: int, seed: int) -> bytes:
 @CHIPS
 @STUB
 @LINKS
-def test_identity(serve, chip: str, stub: bool, link: str) -> None:
+def test_identity(serve: ServeFn, chip: str, stub: bool, link: str) -> None:
     s, c = server(serve, chip, link), CONFIG[chip]
-    out = s.esptool("read-mac", stub=stub).stdout
-    assert f"MAC:                {c['mac']}" in out
-    if stub:
-        assert "Stub flasher running" in out
     out = s.esptool("flash-id", stub=stub).stdout
+    assert f"MAC:                {c['mac']}" in out  # the connect banner
     assert f"Manufacturer: {c['manufacturer']}" in out
     assert f"Device: {c['device']}" in out
     assert f"Detected flash size: {c['size']}" in out
+    if stub:
+        assert "Stub flasher running" in out
+    if chip == "esp32":
+        assert "Crystal frequency:  40MHz" in out
+        assert "ESP32-D0WD-V3 (revision v3.0)" in out
+    else:
+        assert "Crystal frequency:  26MHz" in out and "ESP8266EX" in out
+    if link == "pty":
+        return  # the commands below are link-independent
+    out = s.esptool("read-mac", stub=stub).stdout
+    assert out.count(f"MAC:                {c['mac']}") == 2  # banner and the command's own line
     if chip == "esp8266":
         out = s.esptool("chip-id", stub=stub).stdout
         assert "Chip ID: 0x00010203" in out  # from the configured MAC's last three bytes
-    else:
-        assert "Crystal frequency:  40MHz" in out
-        assert "ESP32-D0WD-V3 (revision v3.0)" in out
 
 
 @CHIPS
 @STUB
-def test_memory(serve, chip: str, stub: bool) -> None:
+def test_memory(serve: ServeFn, chip: str, stub: bool) -> None:
     s, c = server(serve, chip, "tcp"), CONFIG[chip]
     out = s.esptool("read-mem", hex(c["efuse_addr"]), stub=stub).stdout
     assert f"{c['efuse_addr']:#010x} = {c['efuse_word']:#010x}" in out
     value = 0x5A17C0DE if stub else 0x0BADF00D
     s.esptool("write-mem", hex(c["ram"]), hex(value), stub=stub)
-    out = s.esptool("read-mem", hex(c["ram"]), stub=stub).stdout
-    assert f"{c['ram']:#010x} = {value:#010x}" in out
     s.esptool("write-mem", hex(c["ram"] + 4), "0x12345678", "0x0000ff00", stub=stub)  # masked write
     dump = Path(s.flash_file.parent / f"dump-{stub}.bin")
     s.esptool("dump-mem", hex(c["ram"]), "16", str(dump), stub=stub)
@@ -76,12 +84,13 @@ def test_memory(serve, chip: str, stub: bool) -> None:
     assert got[5] == 0x56 and got[4] == 0 and got[6] == 0
 
 
-@CHIPS
-@STUB
-@pytest.mark.parametrize("compress", ["--compress", "--no-compress"])
-def test_write_verify_read(serve, tmp_path: Path, chip: str, stub: bool, compress: str) -> None:
-    if chip == "esp8266" and not stub and compress == "--compress":
-        pytest.skip("the ESP8266 ROM has no compressed writes: esptool refuses --compress there itself")
+# (no ESP8266 ROM + --compress: that ROM has no compressed writes and esptool refuses by itself)
+WRITES = [(c, s, z) for c in ("esp8266", "esp32") for s in (True, False) for z in ("--compress", "--no-compress")
+          if not (c == "esp8266" and not s and z == "--compress")]
+
+
+@pytest.mark.parametrize("chip,stub,compress", WRITES)
+def test_write_verify_read(serve: ServeFn, tmp_path: Path, chip: str, stub: bool, compress: str) -> None:
     s = server(serve, chip, "tcp")
     offset = 0x20000 + (0x10000 if compress == "--compress" else 0) + (0x40000 if stub else 0)
     payload = data(0x5000 + 0x123 * 4, seed=offset) + bytes(range(256)) * 16 * 4  # half compressible
@@ -105,7 +114,7 @@ def test_write_verify_read(serve, tmp_path: Path, chip: str, stub: bool, compres
 
 
 @CHIPS
-def test_erase_flash_with_stub(serve, tmp_path: Path, chip: str) -> None:
+def test_erase_flash_with_stub(serve: ServeFn, tmp_path: Path, chip: str) -> None:
     s = server(serve, chip, "tcp")
     src = tmp_path / "x.bin"
     src.write_bytes(data(0x2000, seed=7))
@@ -119,18 +128,20 @@ def test_erase_flash_with_stub(serve, tmp_path: Path, chip: str) -> None:
 
 @CHIPS
 @STUB
-def test_write_and_read_over_pty(serve, tmp_path: Path, chip: str, stub: bool) -> None:
+def test_write_and_read_over_pty(serve: ServeFn, tmp_path: Path, chip: str, stub: bool) -> None:
     s = server(serve, chip, "pty")
     payload = data(0x5000, seed=11)
     src = tmp_path / "p.bin"
     src.write_bytes(payload)
-    s.esptool("write-flash", "0x8000", str(src), stub=stub)
+    out = s.esptool("--baud", "460800", "write-flash", "0x8000", str(src), stub=stub).stdout
+    if not rom_lacks(chip, stub):
+        assert "Changing baud rate to 460800" in out  # CHANGE_BAUDRATE on a pty that really changes rate
     back = tmp_path / "back.bin"
     s.esptool("read-flash", "0x8000", hex(len(payload)), str(back), stub=stub or rom_lacks(chip, stub))
     assert back.read_bytes() == payload
 
 
-def test_esp8266_rom_write_keeps_neighbours(serve, tmp_path: Path) -> None:
+def test_esp8266_rom_write_keeps_neighbours(serve: ServeFn, tmp_path: Path) -> None:
     """esptool's erase-size workaround against the ROM's over-erase: neighbouring data survives.
 
     (An even sector count: for odd counts inside the first 64 KiB block the inferred ROM rule of
@@ -148,8 +159,6 @@ def test_esp8266_rom_write_keeps_neighbours(serve, tmp_path: Path) -> None:
 
 
 def test_flash_file_persists_across_servers(tmp_path: Path) -> None:
-    from .conftest import start_server
-
     flash = tmp_path / "flash.bin"
     payload = data(0x1800, seed=5)
     (tmp_path / "in.bin").write_bytes(payload)
@@ -166,3 +175,33 @@ def test_flash_file_persists_across_servers(tmp_path: Path) -> None:
         assert re.search(r"verif", out, re.I)
     finally:
         assert s.stop() == 0
+
+
+def test_a_chip_that_stops_answering_makes_esptool_fail_cleanly(serve: ServeFn) -> None:
+    s = serve("esp32", "tcp", "--hang-at", "1")  # silent from the first byte on
+    res = s.esptool("--connect-attempts", "1", "read-mac", check=False)
+    assert res.returncode == 2 and "A fatal error occurred" in res.stdout + res.stderr
+
+
+@CHIPS
+def test_default_reset_options_work_on_a_pty_without_modem_lines(serve: ServeFn, chip: str) -> None:
+    s = server(serve, chip, "pty")
+    out = s.esptool("read-mac", resets=True).stdout  # esptool's defaults: default-reset, hard-reset
+    assert CONFIG[chip]["mac"] in out
+
+
+@pytest.mark.parametrize("chip,stub", [("esp8266", True), ("esp32", False)], ids=["esp8266-stub", "esp32-rom"])
+def test_esptool_copes_with_the_timing_model(serve: ServeFn, tmp_path: Path, chip: str, stub: bool) -> None:
+    """Line rate at 115200, a 4 ms USB bridge, real erase/program times, the stub's 54 ms greeting."""
+    s = serve(chip, "tcp", "--timing", "--latency-ms", "4")
+    payload = data(0x1800, seed=9) + b"\x00" * 0x2800
+    (tmp_path / "t.bin").write_bytes(payload)
+    out = s.esptool("write-flash", "0x11000", str(tmp_path / "t.bin"), stub=stub).stdout
+    assert f"Wrote {len(payload)} bytes" in out
+
+
+@CHIPS
+def test_esptool_detects_the_chip(serve: ServeFn, chip: str) -> None:
+    """Without --chip esptool asks GET_SECURITY_INFO twice (refused by both ROMs), then reads the magic."""
+    out = server(serve, chip, "tcp").esptool("read-mac", stub=False, detect=True).stdout
+    assert "Detecting chip type" in out and f"Connected to {chip.upper()} on" in out

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 from esptk.chip import ChipSpec
 from esptk.protocol import op
 from esptk.simchip import SimChip
@@ -13,7 +17,7 @@ class OtherChip(ChipSpec):
     magic_values = (1,)
 
 
-def test_hook_esptk_sim_chip(registry) -> None:  # noqa: ANN001
+def test_hook_esptk_sim_chip(registry: Any) -> None:
     hook = registry.hook.esptk_sim_chip
     models = {name: hook(chip=registry.chip(name), options={}) for name in ("esp8266", "esp32")}
     assert all(isinstance(m, SimChip) for m in models.values())
@@ -26,3 +30,14 @@ def test_hook_esptk_sim_chip(registry) -> None:  # noqa: ANN001
     assert hook(chip=OtherChip(), options={}) is None
     mac = hook(chip=registry.chip("esp32"), options={"mac": "02:00:00:00:00:09"})
     assert mac.registers[0x3FF5A004] == 0x00000009 and mac.registers[0x3FF5A008] & 0xFFFF == 0x0200
+
+
+def test_the_engine_never_names_a_chip() -> None:
+    """Chip facts reach the engine only through SimChip: no chip names, no chip-plugin imports."""
+    import esptk_sim
+
+    folder = Path(esptk_sim.__file__).parent
+    for name in ("engine", "rom", "stub", "memory", "writes", "nor", "uart", "faults", "server", "transport"):
+        text = (folder / f"{name}.py").read_text()
+        code = "\n".join(line.split("#")[0] for line in text.splitlines() if not line.lstrip().startswith('"""'))
+        assert not re.search(r"esp32|esp8266|esptk_esp", code, re.I), f"{name}.py names a chip"

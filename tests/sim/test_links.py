@@ -10,12 +10,15 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from esptk.protocol import op, slip
-from esptk.transport import Capability
+from esptk.transport import Capability, Transport
 from esptk_sim.transport import SimTransport
 
 from .conftest import SYNC, checksum
@@ -40,9 +43,10 @@ def classic_reset(t: SimTransport) -> None:
     t.set_lines(dtr=False)
 
 
-def test_sim_transport_is_registered(registry) -> None:  # noqa: ANN001
+def test_sim_transport_is_registered(registry: Any) -> None:
     assert registry.transport_for("sim://esp32") is SimTransport
     t = SimTransport.from_url("sim://esp32", 115200)
+    assert isinstance(t, Transport)
     assert t.capabilities & Capability.CONTROL_LINES and t.capabilities & Capability.SET_BAUD
 
 
@@ -115,7 +119,7 @@ def stop(p: subprocess.Popen[str]) -> int:
     return p.wait(timeout=10)
 
 
-def recv_until(read, count: int, timeout: float = 5.0) -> bytes:  # noqa: ANN001
+def recv_until(read: Callable[[], bytes], count: int, timeout: float = 5.0) -> bytes:
     out, deadline = b"", time.monotonic() + timeout
     while out.count(b"\xc0\x01\x08") < count and time.monotonic() < deadline:
         out += read()
@@ -131,7 +135,7 @@ def test_serve_tcp_answers_each_client_and_stops_cleanly() -> None:
         for _ in range(2):  # clients one after another
             with socket.create_connection((host, int(port)), timeout=5) as s:
                 s.sendall(SYNC_WIRE)
-                got = recv_until(lambda s=s: s.recv(4096), 8)
+                got = recv_until(partial(s.recv, 4096), 8)
                 assert got.count(bytes.fromhex("c0 01 08 02 00 07 07 12 20 00 00 c0")) == 8
     finally:
         assert stop(p) == 0
@@ -179,3 +183,36 @@ def test_serve_port_in_use() -> None:
         p = serve("--chip", "esp32", "--tcp", f"127.0.0.1:{port}")
         _out, err = p.communicate(timeout=30)
     assert p.returncode != 0 and "already in use" in err and "Traceback" not in err
+
+
+def test_flash_file_is_created_even_when_nothing_was_written(tmp_path: Path) -> None:
+    path = tmp_path / "new.bin"
+    t = SimTransport.from_url(f"sim://esp8266?flash_file={path}&flash_size=512KB", 115200)
+    t.open()
+    t.close()
+    assert path.read_bytes() == b"\xff" * 512 * 1024
+    assert path.stat().st_mode & 0o077 == 0o066 & ~_umask()
+
+
+def _umask() -> int:
+    u = os.umask(0)
+    os.umask(u)
+    return u
+
+
+@pytest.mark.parametrize("name,download", [("CLASSIC", True), ("TIGHT", True), ("CLASSIC_SLOW", True),
+                                           ("HARD_RESET", False)])
+def test_esptk_reset_sequences_on_the_virtual_board(name: str, download: bool) -> None:
+    from esptk import reset
+
+    t = SimTransport.from_url("sim://esp8266", 74880)  # at 74880 the ESP8266 boot log is readable
+    t.open()
+    try:
+        t.flush_input()
+        getattr(reset, name).run(lambda d, r: t.set_lines(dtr=d, rts=r))
+        text = read_all(t)
+        assert (b"boot mode:(1,7)" in text) == download and (b"boot mode:(3,6)" in text) != download
+        t.write(SYNC_WIRE)
+        assert (read_all(t).count(b"\xc0\x01\x08\x02\x00") == 8) == download
+    finally:
+        t.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ def test_line_rate_and_latency_delay_the_answer() -> None:
     h = make("esp8266", timing="1", latency_ms="4")
     assert h.raw(SYNC_WIRE) == b""  # nothing is instant
     byte = 10 / 115200
-    first_done = 0.004 + 12 * byte + 0.004  # latency in, one 12-byte reply out, latency back
+    first_done = 0.004 + 46 * byte + 12 * byte + 0.004  # latency, 46 bytes in, 12 out, latency
     assert h.wait(first_done - 0.0005) == b""
     assert h.wait(0.001).count(b"\xc0\x01\x08") == 1
     assert h.wait(1.0).count(b"\xc0\x01\x08") == 7
@@ -60,6 +61,19 @@ def test_drop_and_corrupt_at_an_offset() -> None:
     assert dropped == clean[:5] + clean[6:]
     bad = transcript(corrupt_at="5")
     assert len(bad) == len(clean) and bad[5] != clean[5] and bad[:5] + bad[6:] == clean[:5] + clean[6:]
+
+
+def test_rx_faults_damage_what_the_chip_receives() -> None:
+    h = make("esp32", corrupt_at="20", fault_dir="rx")
+    assert h.raw(SYNC_WIRE) == b""  # a damaged SYNC draws no answer
+    assert len(h.sync()) == 8  # the next one is clean
+
+
+def test_delay_at_holds_back_the_chunk_with_that_byte() -> None:
+    h = make("esp32", delay_at="20", delay_ms="200")  # byte 20: in the second 14-byte SYNC reply
+    out = h.raw(SYNC_WIRE)
+    assert out.count(b"\xc0\x01\x08") == 1
+    assert h.wait(0.25).count(b"\xc0\x01\x08") == 7
 
 
 def test_reset_mid_transfer_prints_the_boot_log_and_forgets_the_request() -> None:
@@ -106,7 +120,7 @@ class Regs:
     ("esp8266", "18:fe:34:01:02:03"), ("esp8266", "ac:d0:74:aa:bb:cc"), ("esp8266", "5c:cf:7f:fe:dc:ba"),
     ("esp32", "24:0a:c4:12:34:56"), ("esp32", "fe:ff:00:01:80:7f"),
 ])
-def test_configured_mac_decodes_back(registry, chip: str, mac: str) -> None:  # noqa: ANN001
+def test_configured_mac_decodes_back(registry: Any, chip: str, mac: str) -> None:
     h = make(chip, mac=mac)
     spec = registry.chip(chip)
     got = spec.read_mac(Regs(h))

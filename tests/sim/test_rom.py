@@ -166,3 +166,19 @@ def test_esp8266_boot_log_is_garbage_at_115200() -> None:
     h.vc.set_host_baud(74880)
     h.vc.power_on(1.0)
     assert b"rst cause:1, boot mode:(1,7)" in h.wait(1.0)
+
+
+def test_esp32_rom_addresses_2mb_until_spi_set_params(esp32: Host) -> None:
+    esp32.attach()
+    begin = struct.pack("<IIII", 0x1000, 1, 0x400, 0x300000)
+    assert esp32.one(op.FLASH_BEGIN, begin).data[:2] == b"\x01\x06"
+    params = struct.pack("<6I", 0, 4 << 20, 0x10000, 0x1000, 0x100, 0xFFFF)
+    assert esp32.one(op.SPI_SET_PARAMS, params).data == bytes(4)
+    assert esp32.one(op.FLASH_BEGIN, begin).data == bytes(4)
+
+
+def test_an_empty_flash_begin_erases_nothing(esp32: Host) -> None:
+    esp32.attach()
+    esp32.vc.flash.data[0x1000:0x2000] = bytes(0x1000)
+    assert esp32.one(op.FLASH_BEGIN, struct.pack("<IIII", 0, 0, 0x400, 0x1800)).data == bytes(4)
+    assert esp32.vc.flash.data[0x1000:0x2000] == bytes(0x1000)

@@ -7,6 +7,8 @@ import struct
 import zlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from esptk.protocol import op, slip
 
@@ -138,5 +140,43 @@ def test_change_baudrate_replies_at_the_old_rate_then_switches() -> None:
     assert r.data == bytes(4)
     assert h.send(op.READ_REG, struct.pack("<I", 0x40001000)) == []  # host still at 115200: garbage
     h.vc.set_host_baud(460800)
+    h.vc.set_host_baud(460800)
     assert h.read_reg(0x40001000) == 0x00F01D83
     assert round(460800 * (h.read_reg(0x3FF40014) & 0xFFFFF) / 1e6) == 40
+
+
+def test_esp32_rom_sends_a_stray_byte_after_changing_baud() -> None:
+    h = make("esp32")
+    wire = h.raw(slip.encode(struct.pack("<BBHI", 0, op.CHANGE_BAUDRATE, 8, 0) + struct.pack("<II", 460800, 0)))
+    assert wire.endswith(b"\xc0\x20")  # as real ESP32 ROMs do (PROTOCOL.md 14)
+
+
+@settings(max_examples=25, deadline=None)
+@given(content=st.binary(min_size=1, max_size=40000), cuts=st.lists(st.integers(1, 0x4000), max_size=6),
+       chip=st.sampled_from(["esp8266", "esp32"]), rom=st.booleans())
+def test_compressed_stream_split_anywhere_lands_exactly(content: bytes, cuts: list[int], chip: str,
+                                                        rom: bool) -> None:
+    """A zlib stream cut into blocks of any size writes the same bytes (stub, and ROM32)."""
+    if rom and chip == "esp8266":
+        chip = "esp32"
+    h = make(chip)
+    if not rom:
+        h.start_stub()
+    else:
+        h.attach()
+    z = zlib.compress(content, 9)
+    blocks, pos = [], 0
+    for c in cuts + [0x4000] * (len(z) // 0x4000 + 1):
+        if pos >= len(z):
+            break
+        size = min(c, 0x400) if rom else c
+        blocks.append(z[pos:pos + size])
+        pos += size
+    size_word = -(-len(content) // 0x400) * 0x400 if rom else len(content)
+    ok = bytes(4) if rom else b"\x00\x00"
+    assert h.one(op.FLASH_DEFL_BEGIN, struct.pack("<IIII", size_word, len(blocks), 0x4000, 0x10000)).data == ok
+    for seq, b in enumerate(blocks):
+        assert h.data_block(op.FLASH_DEFL_DATA, b, seq).data == ok
+    if not rom:
+        assert h.one(op.FLASH_DEFL_END, struct.pack("<I", 1)).data == ok
+    assert bytes(h.vc.flash.data[0x10000:0x10000 + len(content)]) == content

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import run_esptk
+from ..conftest import SHARED, run_esptk
 
 CHIPS = ("esp8266", "esp32")
 MAC = {"esp8266": "5c:cf:7f:01:02:03", "esp32": "24:0a:c4:12:34:56"}
@@ -183,3 +183,92 @@ def test_load_ram_puts_segments_in_ram_and_jumps(tmp_path: Path) -> None:
         assert s.loader.read_reg(0x3FFE9000 + 8) == int.from_bytes(b"DATA", "little")
     finally:
         s.transport.close()
+
+
+def test_wrong_boot_mode_is_named() -> None:
+    from esptk import reset
+    from esptk.errors import SyncFailed
+    from esptk.plugins import make_plugin_manager
+    from esptk.session import connect, open_transport
+
+    reg = make_plugin_manager()
+    t = open_transport(reg, url("esp32"), 115200)
+    reset.HARD_RESET.run(t.set_lines)  # EN pulsed with GPIO0 high: the chip boots its app
+    with pytest.raises(SyncFailed, match=r"wrong boot mode \(0x"):
+        connect(reg, transport=t, before="no_reset", connect_attempts=1)
+
+
+def test_a_busy_port_is_named(tmp_path: Path) -> None:
+    import serial
+
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    holder = serial.Serial(path, exclusive=True)
+    try:
+        r = run_esptk("--port", path, "read-mac")
+        assert r.code == 1 and "busy" in r.err and "Traceback" not in r.err
+        assert "hint:" in r.err
+    finally:
+        holder.close()
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_stub_that_does_not_greet_falls_back_to_the_rom() -> None:
+    import types
+
+    from esptk import hookimpl
+    from esptk.plugins import make_plugin_manager
+    from esptk.progress import RecordingProgress
+    from esptk.session import connect
+    from esptk.stub import StubImage
+
+    real = make_plugin_manager().hook.esptk_select_stub(chip=make_plugin_manager().chips["esp32"], revision=None)
+    mod = types.ModuleType("silent_stub")
+
+    @hookimpl(tryfirst=True)
+    def esptk_select_stub(chip):  # type: ignore[no-untyped-def]
+        # loaded to RAM but never started (no entry): no greeting will come
+        return StubImage(entry=0, text_start=real.text_start, text=real.text, data_start=real.data_start,
+                         data=real.data)
+
+    mod.esptk_select_stub = esptk_select_stub  # type: ignore[attr-defined]
+    progress = RecordingProgress()
+    s = connect(make_plugin_manager(extra=[mod]), port=url("esp32"), progress=progress)
+    try:
+        assert not s.stub and s.flash.status_bytes == 4
+        assert any(kind == "warn" and "did not greet" in str(msg) for kind, msg in progress.events)
+        assert s.loader.read_reg(0x40001000) == 0x00F01D83  # the ROM loader still answers
+    finally:
+        s.transport.close()
+
+
+BOOTLOADER = SHARED / "conformance" / "public" / "inputs" / "esp32-bootloader.bin"
+
+
+@pytest.mark.skipif(not BOOTLOADER.exists(), reason="../shared/conformance is not beside the repository")
+def test_write_flash_patches_the_bootloader_header_and_its_digest(tmp_path: Path) -> None:
+    from esptk.plugins import make_plugin_manager
+
+    flash = tmp_path / "flash.bin"
+    r = run_esptk("--port", url("esp32", flash_file=str(flash)), "write-flash", "--flash-mode", "dout",
+                  "--flash-size", "detect", "--flash-freq", "80m", "0x1000", str(BOOTLOADER))
+    assert r.code == 0, r.err
+    original = BOOTLOADER.read_bytes()
+    written = flash.read_bytes()[0x1000 : 0x1000 + len(original)]
+    assert written[2] == 3 and written[3] == 0x2F  # dout; 4MB (detected) and 80m
+    assert written[-32:] != original[-32:]  # the digest changed with the header
+    reg = make_plugin_manager()
+    info = reg.hook.esptk_read_image(chip=reg.chips["esp32"], data=written)
+    assert info.checksum_valid and info.digest_valid  # the appended SHA-256 was recomputed
+    r = run_esptk("--port", url("esp32", flash_file=str(flash)), "verify-flash", "--flash-mode", "dout",
+                  "--flash-size", "4MB", "--flash-freq", "80m", "0x1000", str(BOOTLOADER))
+    assert r.code == 0 and "OK" in r.out
+
+
+@pytest.mark.parametrize("args", [("version",), ("--port", "sim://esp32", "erase-region", "0x1000", "0x1000"),
+                                  ("--port", "sim://esp32", "erase-flash"), ("--port", "sim://esp8266", "run")])
+def test_every_command_speaks_json(args: tuple[str, ...]) -> None:
+    r = run_esptk("--json", *args)
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["schema"]["major"] == 1

@@ -87,6 +87,8 @@ class ChipSpec:
     image_chip_id: ClassVar[int | None] = None
     #: largest flash the chip can address
     max_flash_size: ClassVar[int] = 16 * 1024 * 1024
+    #: UF2 family id for ``merge-bin --format uf2`` (None: the chip has none)
+    uf2_family_id: ClassVar[int | None] = None
 
     # --- identity -------------------------------------------------------------------------
     def matches_magic(self, value: int) -> bool:

@@ -101,8 +101,11 @@ class Loader:
     def boot_mode(self) -> tuple[str | None, bool]:
         """From the boot log seen so far: (boot mode "0x.." or None, "waiting for download" seen)."""
         text = bytes(self.noise).decode("ascii", "replace")
-        m = re.search(r"boot:(0x[0-9a-fA-F]+)", text)
-        return (m.group(1) if m else None), ("waiting for download" in text)
+        boots = list(re.finditer(r"boot:(0x[0-9a-fA-F]+)", text))
+        if not boots:
+            return None, "waiting for download" in text
+        last = boots[-1]  # the chip may have booted more than once: the last boot counts
+        return last.group(1), "waiting for download" in text[last.end():]
 
     # --- commands -----------------------------------------------------------------------------
     def command(

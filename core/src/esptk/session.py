@@ -127,15 +127,14 @@ def sync_loader(reg: Registry, transport: Transport, loader: Loader, before: str
     boot_seen: str | None = None
     waiting = False
     for i in counter:
+        loader.noise.clear()
         if seqs:
-            seq = seqs[i % len(seqs)]
-            loader.noise.clear()
-            seq.run(transport.set_lines)
-            # keep what the chip printed while booting, to tell a wrong boot mode from silence
-            try:
-                loader.read_frame(0.05)
-            except CommandTimeout:
-                pass
+            seqs[i % len(seqs)].run(transport.set_lines)
+        # keep what the chip printed while booting, to tell a wrong boot mode from silence
+        try:
+            loader.read_frame(0.05)
+        except CommandTimeout:
+            pass
         boot, wait = loader.boot_mode()
         boot_seen, waiting = boot or boot_seen, wait or waiting
         values = _try_sync(loader)

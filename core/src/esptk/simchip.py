@@ -82,6 +82,8 @@ class SimChip:
     rom_begin_attaches: bool = False
     #: flash bytes the ROM addresses before SPI_SET_PARAMS (None: the whole chip)
     rom_default_flash_size: int | None = None
+    #: noise the ROM's UART sends right after switching baud (a real ESP32 sends a stray 0x20)
+    rom_baud_change_noise: bytes = b""
 
     def boot_log(self, reason: str, download: bool) -> bytes:
         """The text the ROM prints after a reset, at ``boot_log_baud``.
@@ -97,6 +99,8 @@ class SimChip:
         Default: the sectors covering ``[offset, offset + erase_size)``.
         """
         start = offset - offset % SECTOR
+        if erase_size <= 0:
+            return start, 0
         end = offset + erase_size
         end += -end % SECTOR
         return start, max(0, end - start)

@@ -120,7 +120,7 @@ def dump_mem(ctx: typer.Context, address: str, size: str, filename: str,
     _emit(ctx, as_json, {"address": addr, "size": n, "file": filename}, [])
 
 
-def load_ram(ctx: typer.Context, filename: str) -> None:
+def load_ram(ctx: typer.Context, filename: str, as_json: JsonOpt = False) -> None:
     """Load an image's segments into RAM and run it (the chip stays in RAM code)."""
     data = read_file(filename, "image")
     with session(ctx, use_stub=False) as s:
@@ -128,6 +128,7 @@ def load_ram(ctx: typer.Context, filename: str) -> None:
         s.progress.note(f"Loading {len(segments)} segments, entry 0x{entry:08x}")
         load_ram_segments(s, segments, entry)
         console.info("All segments loaded; running the program")
+    _emit(ctx, as_json, {"entry": entry, "segments": [{"address": a, "size": len(d)} for a, d in segments]}, [])
 
 
 def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> tuple[int, list[tuple[int, bytes]]]:
@@ -147,13 +148,14 @@ def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> 
     return info.entry, segs
 
 
-def run(ctx: typer.Context) -> None:
+def run(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Leave the loader and run the application in flash."""
     with session(ctx, use_stub=False) as s:
         s.flash.soft_reset(s.loader)
         console.info("Running the application")
+    _emit(ctx, as_json, {"chip": s.chip.name, "running": True}, [])
 
 
-def version() -> None:
+def version(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Print esptk's version."""
-    console.out(f"esptk {__version__}")
+    _emit(ctx, as_json, {"version": __version__}, [f"esptk {__version__}"])

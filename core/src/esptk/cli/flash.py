@@ -146,14 +146,16 @@ def read_flash_cmd(
         console.info(f"Read {n} bytes at 0x{addr:08x} into {filename}")
 
 
-def erase_flash_cmd(ctx: typer.Context) -> None:
+def erase_flash_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Erase the whole flash (needs the stub)."""
     with session(ctx) as s:
         erase_flash(s)
+    if as_json or state_of(ctx).json:
+        console.out_json({"chip": s.chip.name, "erased": "all"})
     console.info("Flash erased")
 
 
-def erase_region_cmd(ctx: typer.Context, address: str, size: str) -> None:
+def erase_region_cmd(ctx: typer.Context, address: str, size: str, as_json: JsonOpt = False) -> None:
     """Erase SIZE bytes at ADDRESS (both multiples of 4 KiB)."""
     addr, n = parse_int(address, "address"), parse_size(size)
     with session(ctx) as s:
@@ -161,4 +163,6 @@ def erase_region_cmd(ctx: typer.Context, address: str, size: str) -> None:
     if not verified:
         raise FlashError(f"erased 0x{addr:08x}+0x{n:x} but could not verify it (no MD5 on this loader)",
                          hint=STUB_HINT)
+    if as_json or state_of(ctx).json:
+        console.out_json({"chip": s.chip.name, "address": addr, "size": n, "verified": verified})
     console.info(f"Erased and verified 0x{addr:08x}+0x{n:x}")

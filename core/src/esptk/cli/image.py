@@ -46,15 +46,28 @@ def _number(text: str, what: str) -> int:
         raise UsageError(f"{what} '{text}' is not a number", hint="use decimal or 0x-prefixed hex") from None
 
 
+#: flash sizes esptool accepts for merge-bin --pad-to-size (any chip)
+FLASH_SIZES = ("256KB", "512KB", "1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB")
+
+
 def _size(text: str | None, what: str) -> int | None:
+    """A size written as <n>KB or <n>MB (esptool's form); None for none or zero."""
     if text is None:
         return None
-    from ..chip import parse_size
+    import re
 
-    try:
-        return parse_size(text)
-    except ChipError:
-        raise UsageError(f"{what} '{text}' is not a size", hint="e.g. 4MB, 512KB or 0x100000") from None
+    m = re.fullmatch(r"(\d+)(KB|MB)", text.strip())
+    if m is None:
+        raise UsageError(f"{what} '{text}' is not a size", hint="write it as <number>KB or <number>MB, e.g. 64KB")
+    return int(m.group(1)) * (1024 if m.group(2) == "KB" else 1024 * 1024) or None
+
+
+def _flash_size_bytes(text: str | None, what: str) -> int | None:
+    if text is None:
+        return None
+    if text not in FLASH_SIZES:
+        raise UsageError(f"{what} '{text}' is not a flash size", hint="choose one of " + ", ".join(FLASH_SIZES))
+    return _size(text, what)
 
 
 def _chip(ctx: typer.Context, command: str) -> ChipSpec:
@@ -67,11 +80,8 @@ def _chip(ctx: typer.Context, command: str) -> ChipSpec:
 
 
 def _flash_choice(chip: ChipSpec, value: str | None, table: dict[str, int], what: str) -> str | None:
-    if value is None or value == "keep":
+    if value is None or value == "keep" or value in table:
         return value
-    for name in table:
-        if name.lower() == value.lower():
-            return name
     raise UsageError(f"{what} '{value}' is not valid for {chip.description}", hint="choose one of " + ", ".join(table))
 
 
@@ -90,15 +100,16 @@ def elf2image(
     min_rev: Annotated[int, typer.Option("--min-rev", "-r", help="Legacy minimum chip revision (major).")] = 0,
     min_rev_full: Annotated[int, typer.Option(help="Minimum chip revision, major*100+minor.")] = 0,
     max_rev_full: Annotated[int, typer.Option(help="Maximum chip revision, major*100+minor.")] = 65535,
-    secure_pad: Annotated[bool, typer.Option(help="Pad for secure boot v1 signing.")] = False,
-    secure_pad_v2: Annotated[bool, typer.Option(help="Pad for secure boot v2 signing.")] = False,
+    secure_pad: Annotated[bool, typer.Option("--secure-pad", help="Pad for secure boot v1 signing.")] = False,
+    secure_pad_v2: Annotated[bool, typer.Option("--secure-pad-v2", help="Pad for secure boot v2 signing.")] = False,
     elf_sha256_offset: Annotated[str | None, typer.Option(help="Image offset for the ELF's SHA-256.")] = None,
-    dont_append_digest: Annotated[bool, typer.Option(help="Do not append a SHA-256 (ESP32).")] = False,
-    use_segments: Annotated[bool, typer.Option(help="Use ELF program headers instead of sections.")] = False,
+    dont_append_digest: Annotated[bool, typer.Option("--dont-append-digest", help="No SHA-256 (ESP32).")] = False,
+    use_segments: Annotated[bool, typer.Option("--use-segments", help="Use program headers, not sections.")] = False,
     flash_mmu_page_size: Annotated[str | None, typer.Option(help="MMU page size (ESP32: 64KB only).")] = None,
     pad_to_size: Annotated[str | None, typer.Option("--pad-to-size", "--fill-flash-size",
                                                     help="Pad the image with 0xFF to a multiple of this size.")] = None,
-    ram_only_header: Annotated[bool, typer.Option(help="Header lists RAM segments only (simple boot).")] = False,
+    ram_only_header: Annotated[bool, typer.Option("--ram-only-header",
+                                                  help="Header lists RAM segments only (simple boot).")] = False,
     flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="qio/qout/dio/dout.")] = "qio",
     flash_freq: Annotated[str, typer.Option("--flash-freq", "-ff", envvar=FF_ENV, help="e.g. 40m, 80m.")] = "40m",
     flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=FS_ENV, help="e.g. 1MB, 4MB.")] = "1MB",
@@ -114,6 +125,13 @@ def elf2image(
     size = _flash_choice(chip, flash_size, chip.flash_size_codes, "flash size")
     if version not in (1, 2, 3):
         raise UsageError(f"image version {version} does not exist", hint="use --version 1, 2 or 3")
+    for value, top, opt in ((min_rev, 0xFF, "--min-rev"), (min_rev_full, 0xFFFF, "--min-rev-full"),
+                            (max_rev_full, 0xFFFF, "--max-rev-full")):
+        if not 0 <= value <= top:
+            raise UsageError(f"{opt} {value} is out of range", hint=f"use 0 to {top}")
+    if flash_mmu_page_size not in (None, "64KB", "32KB", "16KB", "8KB"):
+        raise UsageError(f"--flash-mmu-page-size '{flash_mmu_page_size}' is not a page size",
+                         hint="choose one of 64KB, 32KB, 16KB, 8KB")
     page = _size(flash_mmu_page_size, "--flash-mmu-page-size")
     if page is not None and page != 0x10000:
         console.warn(f"{chip.description} has a fixed 64KB MMU page size; --flash-mmu-page-size is ignored")
@@ -181,12 +199,18 @@ def make_image(
 
 
 def _guess_chip(data: bytes) -> ChipSpec:
+    """The chip an image is for: its extended header's chip id, else a chip without one."""
     chips = list(registry().chips.values())
-    if len(data) >= 24 and data[0] == 0xE9 and data[23] in (0, 1):
+    extended = [c for c in chips if c.image_chip_id is not None]
+    if len(data) >= 24 and data[0] == 0xE9 and data[23] in (0, 1) and extended:
         chip_id = int.from_bytes(data[12:14], "little")
-        for c in chips:
-            if c.image_chip_id is not None and c.image_chip_id == chip_id:
+        for c in extended:
+            if c.image_chip_id == chip_id:
                 return c
+        if not any(c.image_chip_id is None for c in chips):
+            return extended[0]
+        if data[14] <= 3 and data[19:23] == bytes(4):  # a plausible extended header of a chip we lack
+            return extended[0]
     plain = [c for c in chips if c.image_chip_id is None]
     if not plain:
         raise UsageError("cannot tell which chip this image is for", hint="add --chip")
@@ -204,6 +228,7 @@ def image_info(
 
     st = state(ctx)
     as_json = as_json or st.json
+    auto = st.chip == "auto"
     data = read_input(filename)
     if not data:
         raise UsageError(f"{filename} is empty", hint="give a firmware image file")
@@ -213,54 +238,57 @@ def image_info(
             pieces = read_hex(data)
         except HexError:
             pieces = None
+        if pieces is not None and len(pieces) == 1:
+            data, pieces = pieces[0][1], None
     if pieces is None:
         chip, info = _read_one(st.chip, data)
         if as_json:
-            console.out_json({"file": filename, "image": info.as_dict()})
+            console.out_json({"file": filename, "chip": chip.name, "image": info.as_dict()})
             return
-        _print_info(chip, info, detected=st.chip == "auto")
+        lines, warnings = _info_lines(chip, info, detected=auto)
+        console.out("\n".join([f"Image size: {info.size} bytes", *lines]))
+        for w in warnings:
+            console.warn(w)
         return
     results: list[dict[str, Any]] = []
-    lines = ["Merged binary image detected. Processing each file individually."]
+    if not as_json:
+        console.out("Merged binary image detected. Processing each file individually.")
     for i, (addr, blob) in enumerate(pieces, 1):
         head = f"Processing file {i}/{len(pieces)}, offset: 0x{addr:x}, size: {len(blob)} bytes"
-        lines += ["", "=" * len(head), head, "=" * len(head)]
+        if not as_json:
+            console.out("\n".join(["", "=" * len(head), head, "=" * len(head)]))
         try:
             chip, info = _read_one(st.chip, blob)
         except EsptkError as e:
             results.append({"offset": addr, "size": len(blob), "image": None, "error": e.message})
+            console.warn(f"file {i}/{len(pieces)} is not a valid firmware image ({e.message})")
             continue
-        results.append({"offset": addr, "size": len(blob), "image": info.as_dict()})
-        lines += _info_lines(chip, info, detected=False)
+        results.append({"offset": addr, "size": len(blob), "chip": chip.name, "image": info.as_dict()})
+        if not as_json:
+            lines, warnings = _info_lines(chip, info, detected=auto)
+            console.out("\n".join(lines))
+            for w in warnings:
+                console.warn(w)
     if as_json:
         console.out_json({"file": filename, "merged": results})
-    else:
-        console.out("\n".join(lines))
 
 
 def _read_one(chip_name: str, data: bytes) -> tuple[ChipSpec, ImageInfo]:
-    chip = _guess_chip(data) if chip_name == "auto" else _chip_by_name(chip_name)
     with _input_errors():
+        chip = _guess_chip(data) if chip_name == "auto" else registry().chip(chip_name)
         info = registry().hook.esptk_read_image(chip=chip, data=data)
     if info is None:
         raise UsageError(f"no plugin reads {chip.description} images", hint="install the chip's esptk plugin")
     return chip, info
 
 
-def _chip_by_name(name: str) -> ChipSpec:
-    with _input_errors():
-        return registry().chip(name)
-
-
-def _info_lines(chip: ChipSpec, info: ImageInfo, detected: bool) -> list[str]:
+def _info_lines(chip: ChipSpec, info: ImageInfo, detected: bool) -> tuple[list[str], list[str]]:
     from ..image.describe import describe
 
-    lines = [f"Detected image type: {chip.description}"] if detected else []
-    return lines + describe(info, chip.description)
-
-
-def _print_info(chip: ChipSpec, info: ImageInfo, detected: bool) -> None:
-    console.out("\n".join([f"Image size: {info.size} bytes", *_info_lines(chip, info, detected)]))
+    label = (info.extended or {}).get("chip_name") if detected else None
+    label = label or chip.description
+    lines, warnings = describe(info, label)
+    return ([f"Detected image type: {label}"] if detected else []) + lines, warnings
 
 
 def merge_bin(
@@ -272,7 +300,7 @@ def merge_bin(
     pad_to_size: Annotated[str | None, typer.Option("--pad-to-size", "--fill-flash-size",
                                                     help="Fill raw output with 0xFF up to this flash size.")] = None,
     chunk_size: Annotated[int | None, typer.Option(help="UF2 payload bytes per block.")] = None,
-    md5_disable: Annotated[bool, typer.Option(help="UF2 blocks without MD5.")] = False,
+    md5_disable: Annotated[bool, typer.Option("--md5-disable", help="UF2 blocks without MD5.")] = False,
     flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="keep or e.g. dio.")] = "keep",
     flash_freq: Annotated[str, typer.Option("--flash-freq", "-ff", envvar=FF_ENV, help="keep or e.g. 40m.")] = "keep",
     flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=FS_ENV, help="keep or e.g. 4MB.")] = "keep",
@@ -295,7 +323,7 @@ def merge_bin(
     freq = _flash_choice(chip, flash_freq, chip.flash_freq_codes, "flash frequency")
     size = _flash_choice(chip, flash_size, chip.flash_size_codes, "flash size")
     offset = _number(target_offset, "--target-offset")
-    pad = _size(pad_to_size, "--pad-to-size")
+    pad = _flash_size_bytes(pad_to_size, "--pad-to-size")
     with _input_errors():
         pieces = merge.load_pieces(pairs)
         merge.check_overlaps(pieces)
@@ -306,13 +334,12 @@ def merge_bin(
         elif fmt == "hex":
             data = merge.merge_hex(pieces)
         else:
-            family = getattr(chip, "uf2_family_id", None)
+            family = chip.uf2_family_id
             if family is None:
                 raise UsageError(f"no UF2 family id is known for {chip.description}", hint="use --format raw or hex")
-            if chunk_size is not None and (chunk_size <= 0 or chunk_size % 4 or
-                                           chunk_size > 476 - (0 if md5_disable else 24)):
+            if chunk_size is not None and not 0 < chunk_size <= 476 - (0 if md5_disable else 24):
                 raise UsageError(f"--chunk-size {chunk_size} does not fit a UF2 block",
-                                 hint="use a multiple of 4 up to 452 (476 with --md5-disable)")
+                                 hint="use at most 452 bytes (476 with --md5-disable)")
             data = merge.merge_uf2(pieces, family, chunk_size, not md5_disable)
     write_files([(output, data)])
     if not state(ctx).quiet:

@@ -17,16 +17,24 @@ def _blk(full: int) -> str:
     return f"{full // 100}.{full % 100}"
 
 
-def describe(info: ImageInfo, chip_label: str) -> list[str]:
+def describe(info: ImageInfo, chip_label: str) -> tuple[list[str], list[str]]:
+    """``(lines, warnings)``: the report, and the problems found (invalid header codes included)."""
+    warnings = []
     lines = _title(f"{chip_label} Image Header")
-    lines += [
-        f"Image version: {info.version}",
-        f"Entry point: 0x{info.entry:08x}",
-        f"Segments: {info.segment_count}",
-        f"Flash size: {info.flash_size_name or f'invalid (code 0x{info.flash_size_freq >> 4:x})'}",
-        f"Flash freq: {info.flash_freq_name or f'invalid (code 0x{info.flash_size_freq & 0xF:x})'}",
-        f"Flash mode: {(info.flash_mode_name or '').upper() or f'invalid (code 0x{info.flash_mode:x})'}",
-    ]
+    lines += [f"Image version: {info.version}", f"Entry point: 0x{info.entry:08x}",
+              f"Segments: {info.segment_count}"]
+    if info.flash_size_name:
+        lines.append(f"Flash size: {info.flash_size_name}")
+    else:
+        warnings.append(f"Invalid flash size (0x{info.flash_size_freq & 0xF0:02x})")
+    if info.flash_freq_name:
+        lines.append(f"Flash freq: {info.flash_freq_name}")
+    else:
+        warnings.append(f"Invalid flash frequency (0x{info.flash_size_freq & 0xF:x})")
+    if info.flash_mode_name:
+        lines.append(f"Flash mode: {info.flash_mode_name.upper()}")
+    else:
+        warnings.append(f"Invalid flash mode ({info.flash_mode})")
     ext = info.extended
     if ext is not None:
         wp = f"0x{ext['wp_pin']:x}" + (" (disabled)" if ext["wp_pin_disabled"] else "")
@@ -68,6 +76,4 @@ def describe(info: ImageInfo, chip_label: str) -> list[str]:
         lines += _title("Bootloader Information")
         lines += [f"Bootloader version: {boot['version']}", f"ESP-IDF: {boot['idf_version']}",
                   f"Compile time: {boot['compile_time']}"]
-    for w in info.warnings:
-        lines.append(f"Warning: {w}")
-    return lines
+    return lines, warnings + info.warnings

@@ -52,7 +52,6 @@ class ImageFile:
     suffix: str
     prefixed: bool = False
     flash_offset: int | None = None
-    note: str = ""
 
 
 @dataclass

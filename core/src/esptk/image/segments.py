@@ -36,3 +36,17 @@ def merge_adjacent(segments: Sequence[Segment], memory_map: Sequence[MemoryRegio
         out.append(Segment(seg.addr, seg.data, seg.name))
         kinds.append(kind)
     return out
+
+
+def insert_elf_sha256(data: bytes, data_pos: int, offset: int | None, digest: bytes) -> bytes:
+    """Write ``digest`` into segment ``data`` (which sits at file position ``data_pos``) if the
+    image file offset ``offset`` falls inside it; the bytes there must be zero."""
+    if offset is None or not data_pos <= offset < data_pos + len(data):
+        return data
+    at = offset - data_pos
+    if any(data[at:at + len(digest)]):
+        from ..errors import ImageError
+
+        raise ImageError(f"the image bytes at the ELF SHA-256 offset 0x{offset:x} are not all zero",
+                         hint="check --elf-sha256-offset: it must point at an empty app_elf_sha256 field")
+    return data[:at] + digest + data[at + len(digest):]

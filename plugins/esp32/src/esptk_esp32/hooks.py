@@ -27,8 +27,7 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
         return None
     from .flash import ESP32RomFlash
 
-    base = FlashProtocol.default_for(chip, stub)
-    return ESP32RomFlash(**{f: getattr(base, f) for f in base.__dataclass_fields__})
+    return ESP32RomFlash.default_for(chip, stub)
 
 
 # --- stub (esptk_select_stub) ---------------------------------------------------------------
@@ -53,9 +52,6 @@ from typing import TYPE_CHECKING  # noqa: E402 - kept inside this section on pur
 if TYPE_CHECKING:
     from esptk.image.elf import ElfFile
     from esptk.image.model import ImageFile, ImageInfo, ImageSettings
-
-#: UF2 family id used by ``merge-bin --format uf2`` (read by core with getattr; ChipSpec has no field yet)
-CHIP.uf2_family_id = 0x1C5F21B0  # type: ignore[attr-defined]
 
 
 @hookimpl

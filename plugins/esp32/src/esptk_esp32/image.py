@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from esptk.errors import ImageError
 from esptk.image.checksum import checksum_padding, image_checksum
 from esptk.image.model import ImageFile, ImageInfo, ImageSettings, Segment, SegmentInfo
-from esptk.image.segments import merge_adjacent, pad_to, region_names
+from esptk.image.segments import insert_elf_sha256, merge_adjacent, region_names
 
 if TYPE_CHECKING:
     from esptk.chip import ChipSpec
@@ -31,6 +31,11 @@ WP_DISABLED = 0xEE
 TAIL_MIN = 0x24  #: the ROM bootloader misreads a flash segment ending this close to a page start
 SECURE_PAD_RESERVE = {1: 32 + 4 + 64 + 12, 2: 32}
 APP_DESC_MAGIC = 0xABCD5432
+#: chip ids of the image header (ESP-IDF's esp_chip_id_t), for naming the chip an image is for
+IMAGE_CHIP_NAMES = {
+    0: "ESP32", 2: "ESP32-S2", 5: "ESP32-C3", 9: "ESP32-S3", 12: "ESP32-C2", 13: "ESP32-C6",
+    16: "ESP32-H2", 18: "ESP32-P4", 20: "ESP32-C61", 23: "ESP32-C5",
+}
 
 
 def is_flash_mapped(addr: int) -> bool:
@@ -63,14 +68,8 @@ class _Writer:
         self.elf_sha = elf_sha
 
     def segment(self, addr: int, data: bytes) -> None:
-        start = len(self.out) + 8
-        if self.sha_offset is not None and self.elf_sha and start <= self.sha_offset < start + len(data):
-            at = self.sha_offset - start
-            if any(data[at:at + 32]):
-                raise ImageError(
-                    f"the image bytes at the ELF SHA-256 offset 0x{self.sha_offset:x} are not all zero",
-                    hint="check --elf-sha256-offset: it must point at an empty app_elf_sha256 field")
-            data = data[:at] + self.elf_sha + data[at + 32:]
+        if self.elf_sha is not None:
+            data = insert_elf_sha256(data, len(self.out) + 8, self.sha_offset, self.elf_sha)
         self.out += RECORD.pack(addr, len(data)) + data
         self.chunks.append(data)
         self.count += 1
@@ -82,18 +81,17 @@ class _Writer:
 
 def _place_flash_after_footer(w: _Writer, seg: Segment, base: int) -> None:
     """``--ram-only-header``: one padding segment (a whole page of it when already aligned, as
-    esptool does), then ``seg``; positions count from the flash offset ``base``."""
-    pad = (PAGE - (len(w.out) + base) % PAGE) + (seg.addr % PAGE) - 16
-    if pad < 0:
-        pad += PAGE
+    esptool does), then ``seg``. The alignment counts from the flash offset ``base`` (where the
+    bootloader is flashed); the short-tail rule counts from the file start."""
+    pad = (seg.addr - (len(w.out) + base) - 16) % PAGE
     if pad:
         w.segment(0, b"\x00" * pad)
-    _write_flash(w, seg, base)
+    _write_flash(w, seg)
 
 
-def _write_flash(w: _Writer, seg: Segment, base: int) -> None:
+def _write_flash(w: _Writer, seg: Segment) -> None:
     data = seg.data
-    tail = (len(w.out) + base + 8 + len(data)) % PAGE
+    tail = (len(w.out) + 8 + len(data)) % PAGE
     if tail < TAIL_MIN:
         data += b"\x00" * (TAIL_MIN - tail)
     w.segment(seg.addr, data)
@@ -115,7 +113,7 @@ def _place_flash(w: _Writer, seg: Segment, ram: list[Segment]) -> None:
                 ram.pop(0)
         else:
             w.segment(0, b"\x00" * pad)
-    _write_flash(w, seg, 0)
+    _write_flash(w, seg)
 
 
 def _to_front(segs: list[Segment], name: str) -> list[Segment]:
@@ -123,6 +121,9 @@ def _to_front(segs: list[Segment], name: str) -> list[Segment]:
 
 
 def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile]:
+    if settings.raw_segments:
+        raise ImageError(f"images of raw segments (make-image) are not supported for {chip.description}",
+                         hint="build the image from the ELF file with elf2image")
     segs = merge_adjacent(elf.loadable(settings.use_segments), chip.memory_map)
     if len(segs) > MAX_SEGMENTS:
         raise ImageError(f"{elf.name}: {len(segs)} segments after merging, an image holds at most {MAX_SEGMENTS}",
@@ -131,6 +132,9 @@ def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[I
     size = _code(chip.flash_size_codes, settings.flash_size, "flash size", chip)
     freq = _code(chip.flash_freq_codes, settings.flash_freq, "flash frequency", chip)
     digest = settings.append_digest and not settings.ram_only_header
+    if settings.secure_pad and not settings.append_digest:
+        raise ImageError("secure boot padding needs the appended SHA-256",
+                         hint="drop --dont-append-digest, or --secure-pad/--secure-pad-v2")
     head = HEADER.pack(MAGIC, 0, mode, size | freq, elf.entry) + EXTENDED.pack(
         WP_DISABLED, 0, 0, 0, chip.image_chip_id or 0, settings.min_rev, settings.min_rev_full,
         settings.max_rev_full, b"\x00" * 4, 1 if digest else 0)
@@ -159,7 +163,7 @@ def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[I
         for s in sorted(flash, key=lambda s: s.addr, reverse=True):
             _place_flash_after_footer(w, s, chip.bootloader_offset)
         w.out[1] = ram_count
-        return [ImageFile(bytes(w.out), ".bin")]
+        return [ImageFile(_pad_to_size(w.out, settings.pad_to_size, digest), ".bin")]
 
     for s in flash:
         _place_flash(w, s, ram)
@@ -172,9 +176,19 @@ def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[I
     w.out[1] = w.count & 0xFF
     if digest:
         w.out += hashlib.sha256(w.out).digest()
-    if settings.pad_to_size:
-        w.out = bytearray(pad_to(bytes(w.out), settings.pad_to_size, b"\xff"))
-    return [ImageFile(bytes(w.out), ".bin")]
+    return [ImageFile(_pad_to_size(w.out, settings.pad_to_size, digest), ".bin")]
+
+
+def _pad_to_size(out: bytearray, size: int | None, digest: bool) -> bytes:
+    """0xFF fill to a multiple of ``size``. Without a digest, esptool 5.6 writes the fill from
+    file offset 2 (just after the segment-count byte) over the image; that output is matched."""
+    if not size:
+        return bytes(out)
+    pos = len(out) if digest else 2
+    if pos % size:
+        fill = size - pos % size
+        out[pos:pos + fill] = b"\xff" * fill
+    return bytes(out)
 
 
 def _name_of(table: dict[str, int], code: int) -> str | None:
@@ -216,7 +230,7 @@ def read_image(chip: ChipSpec, data: bytes) -> ImageInfo:
         "wp_pin": wp, "wp_pin_disabled": wp == WP_DISABLED,
         "clk_drv": d1 & 0xF, "q_drv": d1 >> 4, "d_drv": d2 & 0xF, "cs0_drv": d2 >> 4,
         "hd_drv": d3 & 0xF, "wp_drv": d3 >> 4,
-        "chip_id": chip_id, "chip_name": chip.description if chip_id == chip.image_chip_id else None,
+        "chip_id": chip_id, "chip_name": IMAGE_CHIP_NAMES.get(chip_id),
         "min_rev": min_rev, "min_rev_full": min_full, "max_rev_full": max_full,
         "hash_appended": bool(hash_flag),
     }

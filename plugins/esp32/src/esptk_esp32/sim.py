@@ -78,4 +78,5 @@ def make_sim_chip(spec: ESP32, options: dict[str, str]) -> SimChip:
         boot_log_baud=115200,
         rom_needs_attach=True,
         rom_default_flash_size=2 * 1024 * 1024,
+        rom_baud_change_noise=b"\x20",
     )

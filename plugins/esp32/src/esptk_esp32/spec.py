@@ -80,6 +80,7 @@ class ESP32(ChipSpec):
         MemoryRegion("IROM", 0x400D0000, 0x40400000),
         MemoryRegion("RTC_DATA", 0x50000000, 0x50002000),
     )
+    uf2_family_id = 0x1C5F21B0
     image_chip_id = 0
 
     def read_mac(self, regs: RegisterAccess) -> bytes:

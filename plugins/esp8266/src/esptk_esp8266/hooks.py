@@ -22,9 +22,7 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
         return None
     from .flash import ESP8266RomFlash, ESP8266StubFlash
 
-    base = FlashProtocol.default_for(chip, stub)
-    cls = ESP8266StubFlash if stub else ESP8266RomFlash
-    return cls(**{f: getattr(base, f) for f in base.__dataclass_fields__})
+    return (ESP8266StubFlash if stub else ESP8266RomFlash).default_for(chip, stub)
 
 
 # --- stub (esptk_select_stub) ---------------------------------------------------------------
@@ -49,9 +47,6 @@ from typing import TYPE_CHECKING  # noqa: E402 - kept inside this section on pur
 if TYPE_CHECKING:
     from esptk.image.elf import ElfFile
     from esptk.image.model import ImageFile, ImageInfo, ImageSettings
-
-#: UF2 family id used by ``merge-bin --format uf2`` (read by core with getattr; ChipSpec has no field yet)
-CHIP.uf2_family_id = 0x7EAB61ED  # type: ignore[attr-defined]
 
 
 @hookimpl

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from esptk.errors import ImageError
 from esptk.image.checksum import checksum_padding, image_checksum
 from esptk.image.model import ImageFile, ImageInfo, ImageSettings, Segment, SegmentInfo
-from esptk.image.segments import merge_adjacent, pad_to, region_names
+from esptk.image.segments import insert_elf_sha256, merge_adjacent, pad_to, region_names
 
 if TYPE_CHECKING:
     from esptk.chip import ChipSpec
@@ -50,12 +50,23 @@ def _code(table: dict[str, int], name: str, what: str, chip: ChipSpec, layout: s
     return table[name]
 
 
-def _records(segs: list[Segment]) -> bytes:
-    return b"".join(RECORD.pack(s.addr, len(s.data)) + s.data for s in segs)
+def _records(segs: list[Segment], pos: int, sha: tuple[int | None, bytes]) -> tuple[bytes, list[Segment]]:
+    """Segment records written from file position ``pos``; the segments as written (with the
+    ELF SHA-256 inserted where ``--elf-sha256-offset`` points)."""
+    out = bytearray()
+    written = []
+    for s in segs:
+        data = insert_elf_sha256(s.data, pos + len(out) + 8, *sha) if sha[0] is not None else s.data
+        out += RECORD.pack(s.addr, len(data)) + data
+        written.append(Segment(s.addr, data, s.name))
+    return bytes(out), written
 
 
-def _with_checksum(out: bytes, segs: list[Segment]) -> bytes:
-    return out + b"\x00" * checksum_padding(len(out)) + bytes([image_checksum(s.data for s in segs)])
+def _image(head: bytes, segs: list[Segment], sha: tuple[int | None, bytes]) -> bytes:
+    """``head`` (everything before the records), the records and the checksum of their data."""
+    body, written = _records(segs, len(head), sha)
+    out = head + body
+    return out + b"\x00" * checksum_padding(len(out)) + bytes([image_checksum(s.data for s in written)])
 
 
 def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile]:
@@ -72,16 +83,17 @@ def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[I
                          hint="bad ELF: the ESP8266 maps one contiguous irom0 section")
     mode = _code(chip.flash_mode_codes, settings.flash_mode, "flash mode", chip)
     freq = _code(chip.flash_freq_codes, settings.flash_freq, "flash frequency", chip)
+    sha = (settings.elf_sha256_offset, elf.sha256 if settings.elf_sha256_offset is not None else b"")
     if settings.version == 3:
         size = _code(V3_SIZE_CODES, settings.flash_size, "flash size", chip, " v3 images")
-        return [_build_v3(elf.entry, mode, size | freq, irom, ram)]
+        return [_build_v3(elf.entry, mode, size | freq, irom, ram, sha)]
     size = _code(chip.flash_size_codes, settings.flash_size, "flash size", chip)
     flags = size | freq
     if settings.version == 2:
-        return [_build_v2(elf.entry, mode, flags, irom[0] if irom else None, ram)]
+        return [_build_v2(elf.entry, mode, flags, irom[0] if irom else None, ram, sha)]
     if settings.version != 1:
         raise ImageError(f"unknown ESP8266 image version {settings.version}", hint="use --version 1, 2 or 3")
-    main = _with_checksum(HEADER.pack(MAGIC, len(ram), mode, flags, elf.entry) + _records(ram), ram)
+    main = _image(HEADER.pack(MAGIC, len(ram), mode, flags, elf.entry), ram, sha)
     files = [ImageFile(main, "0x00000.bin", prefixed=True, flash_offset=0)]
     if irom:
         offset = irom[0].addr - IROM_BASE
@@ -97,25 +109,28 @@ def _build_raw(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> ImageFi
     mode = _code(chip.flash_mode_codes, settings.flash_mode, "flash mode", chip)
     flags = _code(chip.flash_size_codes, settings.flash_size, "flash size", chip)
     flags |= _code(chip.flash_freq_codes, settings.flash_freq, "flash frequency", chip)
-    out = _with_checksum(HEADER.pack(MAGIC, len(segs), mode, flags, elf.entry) + _records(segs), segs)
+    out = _image(HEADER.pack(MAGIC, len(segs), mode, flags, elf.entry), segs, (None, b""))
     return ImageFile(out, "", flash_offset=0)
 
 
-def _build_v2(entry: int, mode: int, flags: int, irom: Segment | None, ram: list[Segment]) -> ImageFile:
+def _build_v2(entry: int, mode: int, flags: int, irom: Segment | None, ram: list[Segment],
+              sha: tuple[int | None, bytes]) -> ImageFile:
     out = HEADER.pack(MAGIC_V2, 4, mode, flags, entry)
     if irom is not None:
         data = pad_to(irom.data, 16)
+        if sha[0] is not None:
+            data = insert_elf_sha256(data, len(out) + 8, *sha)
         out += RECORD.pack(0, len(data)) + data
-    out += HEADER.pack(MAGIC, len(ram), mode, flags, entry) + _records(ram)
-    out = _with_checksum(out, ram)
+    out = _image(out + HEADER.pack(MAGIC, len(ram), mode, flags, entry), ram, sha)
     out += struct.pack("<I", sdk_crc32(out))
     offset = ((irom.addr - IROM_BASE) & ~0xFFF) if irom is not None else 0
     return ImageFile(out, f"-0x{offset:05x}.bin", flash_offset=offset)
 
 
-def _build_v3(entry: int, mode: int, flags: int, irom: list[Segment], ram: list[Segment]) -> ImageFile:
+def _build_v3(entry: int, mode: int, flags: int, irom: list[Segment], ram: list[Segment],
+              sha: tuple[int | None, bytes]) -> ImageFile:
     segs = sorted(irom, key=lambda s: s.addr) + sorted(ram, key=lambda s: s.addr)
-    out = _with_checksum(HEADER.pack(MAGIC, len(segs), mode, flags, entry) + _records(segs), segs)
+    out = _image(HEADER.pack(MAGIC, len(segs), mode, flags, entry), segs, sha)
     return ImageFile(out + hashlib.sha256(out).digest(), ".bin", flash_offset=0)
 
 

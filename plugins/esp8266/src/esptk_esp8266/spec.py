@@ -34,6 +34,7 @@ class ESP8266(ChipSpec):
         MemoryRegion("IRAM", 0x40100000, 0x40108000),
         MemoryRegion("IROM", 0x40201010, 0x402E1010),
     )
+    uf2_family_id = 0x7EAB61ED
     image_chip_id = None
 
     def read_mac(self, regs: RegisterAccess) -> bytes:

@@ -47,7 +47,7 @@ def _status(text: str) -> None:
 
 
 def serve(
-    chip: Annotated[str, typer.Option("--chip", "-c", help="esp8266 or esp32.")],
+    chip: Annotated[str, typer.Option("--chip", "-c", help="Chip to model, e.g. esp32.")],
     tcp: Annotated[str | None, typer.Option(help="Listen on HOST:PORT (port 0: any free port).")] = None,
     pty: Annotated[bool, typer.Option("--pty", help="Serve on a new pseudo-terminal.")] = False,
     mac: Annotated[str | None, typer.Option(help="MAC address, e.g. 24:0a:c4:12:34:56.")] = None,
@@ -56,6 +56,11 @@ def serve(
     flash_file: Annotated[str | None, typer.Option(help="Keep the flash content in this file.")] = None,
     timing: Annotated[bool, typer.Option(help="Model line rate and flash timing.")] = False,
     latency_ms: Annotated[float, typer.Option(help="Latency per transfer (USB bridge), ms.")] = 0.0,
+    drop_rate: Annotated[float, typer.Option(help="Probability that a byte the chip sends is lost.")] = 0.0,
+    corrupt_rate: Annotated[float, typer.Option(help="Probability that a sent byte gets a bit flipped.")] = 0.0,
+    reset_at: Annotated[int | None, typer.Option(help="Reset the chip after it received this many bytes.")] = None,
+    hang_at: Annotated[int | None, typer.Option(help="Stop answering after receiving this many bytes.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the fault model.")] = 0,
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-o", help="Further sim option NAME=VALUE (drop_rate, corrupt_at, reset_at, seed ...).")] = None,
     allow_remote: Annotated[bool, typer.Option(help="Allow --tcp on a non-loopback address.")] = False,
@@ -72,10 +77,10 @@ def serve(
         given[key.strip()] = value.strip()
     named = {"mac": mac, "flash_size": flash_size, "flash_id": flash_id, "flash_file": flash_file}
     given.update({k: v for k, v in named.items() if v is not None})
-    if timing:
-        given["timing"] = "1"
-    if latency_ms:
-        given["latency_ms"] = str(latency_ms)
+    faults = {"drop_rate": drop_rate or None, "corrupt_rate": corrupt_rate or None, "reset_at": reset_at,
+              "hang_at": hang_at, "seed": seed or None, "latency_ms": latency_ms or None,
+              "timing": "1" if timing else None}
+    given.update({k: str(v) for k, v in faults.items() if v is not None})
     vc = make_chip(chip, given)
     stop = threading.Event()
 
@@ -88,7 +93,8 @@ def serve(
             host, port = _split_hostport(tcp, allow_remote)
             sock = bind_tcp(host, port)
             bound = sock.getsockname()
-            print(f"socket://{bound[0]}:{bound[1]}", flush=True)
+            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            print(f"socket://{shown}:{bound[1]}", flush=True)
             _status(f"virtual {vc.chip.name} listening; Ctrl-C stops")
             with sock:
                 _run(lambda: serve_tcp(vc, sock, stop, lambda who: _status(f"client {who}")), stop)

@@ -26,7 +26,7 @@ from .uart import resample, same_rate
 #: a ROM's value field before the first READ_REG (any non-zero junk)
 INITIAL_JUNK = 0x00000733
 #: EN must stay high this long before the chip samples GPIO0 (RC delay on the EN pin)
-STRAP_DELAY = 0.010
+STRAP_DELAY = 0.025
 #: the stub greets about this long after the MEM_END reply (timing model only)
 STUB_START = 0.054
 OHAI = b"OHAI"
@@ -60,6 +60,7 @@ class VirtualChip:
         self.now = 0.0
         self.busy_until = 0.0  #: the chip works (erase, write) until then
         self.tx_free = 0.0  #: the chip's UART transmitter is free from then on
+        self.rx_free = 0.0  #: the last byte sent by the host so far arrives then
         self.rx_count = 0
         self.state = "off"  #: off | reset | rom | stub | app | hung
         self.loader: object = RomLoader(self)
@@ -69,7 +70,6 @@ class VirtualChip:
         self.dtr = self.rts = False
         self.lines_wired = False  #: DTR/RTS drive EN and GPIO0 (else GPIO0 is strapped low)
         self._en_rise: float | None = None
-        self.boots = 0
 
     # --- I/O ----------------------------------------------------------------------------------
     def receive(self, data: bytes, now: float) -> None:
@@ -82,7 +82,10 @@ class VirtualChip:
             self.chip_baud = self.host_baud  # ROM autobaud
         if self.strict_baud and not same_rate(self.host_baud, self.chip_baud):
             data = resample(data, self.host_baud, self.chip_baud)
-        t = now + self.timing.latency + extra if self.timing.enabled else now
+        t = now
+        if self.timing.enabled:  # the bytes arrive one line time after another, after the bridge latency
+            t = max(now + self.timing.latency + extra, self.rx_free) + len(data) * self.byte_time(self.host_baud)
+            self.rx_free = t
         o = self.options.faults
         events = [(lim, kind) for lim, kind in ((o.reset_at, "reset"), (o.hang_at, "hang"))
                   if lim is not None and self.rx_count < lim <= self.rx_count + len(data)]
@@ -158,7 +161,6 @@ class VirtualChip:
         """The chip restarts: ROM loader (``download``) or the app in flash; RAM keeps its content."""
         from .rom import RomLoader
 
-        self.boots += 1
         self.out = deque(c for c in self.out if c[0] <= at)  # bytes already on the wire stay there
         self.decoder.reset()
         self.mem.reset()
@@ -213,10 +215,16 @@ class VirtualChip:
         data, extra = self.faults.apply(data, "tx")
         if garble and self.strict_baud and not same_rate(baud, self.host_baud):
             data = resample(data, baud, self.host_baud)
-        ready = end + (self.timing.latency + extra if self.timing.enabled else 0.0)
+        ready = end + extra + (self.timing.latency if self.timing.enabled else 0.0)
+        if self.out:  # a held-back chunk holds back everything after it: the line keeps the order
+            ready = max(ready, self.out[-1][0])
         if data:
             self.out.append((ready, data))
         return end
+
+    def send_raw(self, data: bytes, at: float) -> float:
+        """Bytes outside any SLIP frame (noise, log text)."""
+        return self._emit(data, at)
 
     def send_frame(self, payload: bytes, at: float) -> float:
         return self._emit(slip.encode(payload), at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from esptk.errors import EsptkError, UsageError
@@ -21,7 +22,8 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
     try:
         spec = registry.chip(chip)
     except EsptkError as e:
-        raise UsageError(f"unknown chip {chip!r} for the virtual chip", hint=e.hint or "use esp8266 or esp32") from e
+        have = ", ".join(sorted(registry.chips)) or "none installed"
+        raise UsageError(f"unknown chip {chip!r} for the virtual chip", hint=f"chips: {have}") from e
     model = registry.hook.esptk_sim_chip(chip=spec, options=options.raw)
     if model is None:
         raise UsageError(f"no virtual-chip model for {spec.description}",
@@ -31,7 +33,7 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
 
 
 def save_flash(vc: VirtualChip, options: SimOptions | None = None) -> None:
-    """Write the flash back to ``flash_file`` (atomically) if it changed."""
+    """Write the flash back to ``flash_file`` (atomically) if it changed or the file does not exist yet."""
     path = (options or vc.options).flash_file
-    if path and vc.flash.dirty:
+    if path and (vc.flash.dirty or not os.path.exists(path)):
         vc.flash.save(path)

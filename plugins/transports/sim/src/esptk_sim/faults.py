@@ -18,6 +18,7 @@ class FaultOptions:
     delay: float = 0.0  #: seconds added to a delayed chunk
     drop_at: int | None = None  #: byte offset (in the faulted direction) that is lost
     corrupt_at: int | None = None  #: byte offset that gets a bit flipped
+    delay_at: int | None = None  #: byte offset whose chunk is held back by ``delay``
     reset_at: int | None = None  #: the chip resets when it has received this many bytes
     hang_at: int | None = None  #: the chip stops answering after receiving this many bytes
     direction: str = "tx"  #: which stream the byte faults hit: tx (chip→host), rx or both
@@ -26,7 +27,7 @@ class FaultOptions:
     @property
     def active(self) -> bool:
         return any((self.drop_rate, self.corrupt_rate, self.delay_rate, self.drop_at is not None,
-                    self.corrupt_at is not None))
+                    self.corrupt_at is not None, self.delay_at is not None))
 
 
 class FaultInjector:
@@ -50,5 +51,6 @@ class FaultInjector:
             if pos == o.corrupt_at or (o.corrupt_rate and self.rng.random() < o.corrupt_rate):
                 b ^= 1 << self.rng.randrange(8)
             out.append(b)
-        delay = o.delay if o.delay_rate and self.rng.random() < o.delay_rate else 0.0
+        hit = o.delay_at is not None and start <= o.delay_at < start + len(data)
+        delay = o.delay if hit or (o.delay_rate and self.rng.random() < o.delay_rate) else 0.0
         return bytes(out), delay

@@ -105,6 +105,13 @@ class NorFlash:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(self.data)
+            try:
+                mode = os.stat(path).st_mode & 0o777
+            except FileNotFoundError:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.chmod(tmp, mode)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

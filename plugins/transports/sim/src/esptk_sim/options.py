@@ -17,7 +17,7 @@ _MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
 
 KNOWN = (
     "mac", "flash_id", "flash_size", "flash_file", "baud", "timing", "latency_ms", "inflate_rate",
-    "drop_rate", "corrupt_rate", "delay_rate", "delay_ms", "drop_at", "corrupt_at", "reset_at", "hang_at",
+    "drop_rate", "corrupt_rate", "delay_rate", "delay_ms", "drop_at", "corrupt_at", "delay_at", "reset_at", "hang_at",
     "fault_dir", "seed",
 )
 
@@ -115,6 +115,7 @@ def parse_options(chip: str, given: dict[str, str]) -> SimOptions:
         delay=_float("delay_ms", g.get("delay_ms", "0"), 0, 60000) / 1000,
         drop_at=_int("drop_at", g["drop_at"]) if "drop_at" in g else None,
         corrupt_at=_int("corrupt_at", g["corrupt_at"]) if "corrupt_at" in g else None,
+        delay_at=_int("delay_at", g["delay_at"]) if "delay_at" in g else None,
         reset_at=_int("reset_at", g["reset_at"]) if "reset_at" in g else None,
         hang_at=_int("hang_at", g["hang_at"]) if "hang_at" in g else None,
         direction=g.get("fault_dir", "tx"),

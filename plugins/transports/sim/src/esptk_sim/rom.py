@@ -223,7 +223,10 @@ class RomLoader:
         if not new:
             self.fail(op.CHANGE_BAUDRATE, at, BAD_PARAM)
             return
-        self.vc.change_baud(new, self.ok(op.CHANGE_BAUDRATE, at))
+        end = self.ok(op.CHANGE_BAUDRATE, at)
+        self.vc.change_baud(new, end)
+        if self.vc.chip.rom_baud_change_noise:
+            self.vc.send_raw(self.vc.chip.rom_baud_change_noise, end)
 
     def _flash_range_ok(self, addr: int, size: int) -> bool:
         limit = min(self.vc.flash.size, self.vc.flash_limit or self.vc.flash.size)

@@ -38,7 +38,8 @@ def _wait(vc: VirtualChip, clock: Clock) -> float:
 
 def bind_tcp(host: str, port: int) -> socket.socket:
     try:
-        sock = socket.create_server((host, port), reuse_port=False)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.create_server((host, port), family=family)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise UsageError(f"TCP port {port} on {host} is already in use",
