@@ -65,6 +65,10 @@ TEST_TARGETS = [
         (0x40104800, 0x40108800), (0x3FFE8100, 0x3FFFC000),
     ),
     Target(
+        "sim-stub32", CORE + ["test/sim_hal.c", "test/vectors_all.S"], "test/memory32.ld",
+        ["-DSTUB_WINDOWED", "-DSIM_ESP32"], (0x40002000, 0x40006000), (0x3FFE0000, 0x40000000),
+    ),
+    Target(
         "sim-unit", ["src/start.S", "src/slip.c", "src/inflate.c", "src/md5.c", "src/util.c",
                      "test/unit_main.c", "test/vectors.S", "test/crash.c"], "test/memory.ld", [],
         (0x40104800, 0x40108800), (0x3FFE8100, 0x3FFFC000),

@@ -287,15 +287,28 @@ static int write_regs(const uint8_t *p, uint32_t plen)
     return ST_OK;
 }
 
+/* The stub's own code and its DRAM (data, bss, stack), from the linker script. */
+extern uint8_t _text_start[], _text_end[], _data_start[], _stack_top[];
+
+static int overlaps(uint32_t addr, uint32_t size, const uint8_t *lo, const uint8_t *hi)
+{
+    uint32_t l = (uint32_t)lo, h = (uint32_t)hi;
+    return size && addr < h && (addr >= l || l - addr < size);
+}
+
 static int mem_begin(const uint8_t *p, uint32_t plen)
 {
     if (plen != 16)
         return ST_BAD_DATA_LEN;
+    uint32_t size = get_le32(p);
     uint32_t addr = get_le32(p + 12);
     if (addr & 3)
         return ST_BAD_DATA_LEN;
+    /* Loading over the running stub would crash it: refuse. */
+    if (overlaps(addr, size, _text_start, _text_end) || overlaps(addr, size, _data_start, _stack_top))
+        return ST_TOO_MUCH_DATA;
     st.mode = MODE_MEM;
-    st.remaining = get_le32(p);
+    st.remaining = size;
     st.next_write = addr;
     st.seq = 0;
     return ST_OK;

@@ -10,7 +10,13 @@
 #define EXIT_REBOOT 0x42
 #define EXIT_RUN_USER_CODE 0x43
 
+#ifdef SIM_ESP32
+const uint32_t hal_chip_id = 0x32;
+#define CHIP_MAGIC 0x00F01D83u
+#else
 const uint32_t hal_chip_id = 0x8266;
+#define CHIP_MAGIC 0xFFF0C101u
+#endif
 
 static uint8_t rx_buf[4096];
 static uint32_t rx_len, rx_pos;
@@ -20,13 +26,12 @@ static uint32_t tx_len;
 volatile uint32_t sim_baud = 115200;
 volatile uint32_t sim_attach = 0xFFFFFFFFu;
 
-/* Where a host reads the chip's detection value (esptk ChipSpec.magic_reg), and the ESP8266's. */
+/* Where a host reads the chip's detection value (esptk ChipSpec.magic_reg). */
 #define MAGIC_REG (*(volatile uint32_t *)0x40001000)
-#define ESP8266_MAGIC 0xFFF0C101u
 
 void hal_init(void)
 {
-    MAGIC_REG = ESP8266_MAGIC;
+    MAGIC_REG = CHIP_MAGIC;
     for (uint32_t i = 0; i < FAKE_FLASH_SIZE / 4; i++)
         FAKE_FLASH[i] = 0xFFFFFFFFu;
 }

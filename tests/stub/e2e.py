@@ -18,6 +18,11 @@ from .qemu_transport import QemuTransport
 FLASH_SIZE = 4 << 20  # the fake NOR flash of stubs/test/sim_hal.c
 EXIT_REBOOT = 0x42
 EXIT_RUN_USER_CODE = 0x43
+#: the stub's two test builds: program name, QEMU core, chip esptk should detect, GET_VERSION chip id
+FLAVOURS = {
+    "esp8266": ("sim-stub", "lx106", 0x8266, 0xFFF0C101),
+    "esp32": ("sim-stub32", "de212", 0x32, 0x00F01D83),  # windowed start-up on a windowed core
+}
 
 
 def symbol(elf: Path, name: str) -> int:
@@ -30,8 +35,8 @@ def symbol(elf: Path, name: str) -> int:
 
 
 @contextmanager
-def stub_session(reg: Registry, elf: Path) -> Iterator[tuple[Session, QemuTransport]]:
-    t = QemuTransport(f"qemu://{elf}", 115200)
+def stub_session(reg: Registry, elf: Path, cpu: str = "lx106") -> Iterator[tuple[Session, QemuTransport]]:
+    t = QemuTransport(f"qemu://{elf}?cpu={cpu}", 115200)
     t.open()
     s = connect(reg, transport=t, chip="auto", before="no_reset", baud=115200)
     try:

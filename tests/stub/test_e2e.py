@@ -17,7 +17,7 @@ from esptk.protocol import op
 from esptk.protocol.packets import checksum, data_payload
 from esptk.session import Session
 
-from .e2e import EXIT_REBOOT, EXIT_RUN_USER_CODE, FLASH_SIZE, stub_session, symbol, u32s
+from .e2e import EXIT_REBOOT, EXIT_RUN_USER_CODE, FLASH_SIZE, FLAVOURS, stub_session, symbol, u32s
 from .qemu_transport import QemuTransport
 from .test_unit import firmware_like
 
@@ -30,36 +30,47 @@ def reg() -> Registry:
     return make_plugin_manager()
 
 
+@pytest.fixture(params=sorted(FLAVOURS))
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def sess(reg: Registry, programs: dict[str, Path]) -> Iterator[tuple[Session, QemuTransport]]:
-    with stub_session(reg, programs["sim-stub"]) as st:
+def elf(programs: dict[str, Path], flavour: str) -> Path:
+    return programs[FLAVOURS[flavour][0]]
+
+
+@pytest.fixture
+def sess(reg: Registry, elf: Path, flavour: str) -> Iterator[tuple[Session, QemuTransport]]:
+    with stub_session(reg, elf, FLAVOURS[flavour][1]) as st:
         yield st
 
 
-def test_connect_sees_a_running_stub(sess: tuple[Session, QemuTransport]) -> None:
+def test_connect_sees_a_running_stub(sess: tuple[Session, QemuTransport], flavour: str) -> None:
     s, _ = sess
-    assert s.stub and s.chip.name == "esp8266"
+    assert s.stub and s.chip.name == flavour
     values = s.loader.sync()
     assert values == [0] * 8
 
 
-def test_get_version(sess: tuple[Session, QemuTransport]) -> None:
+def test_get_version(sess: tuple[Session, QemuTransport], flavour: str) -> None:
     r = sess[0].loader.command(GET_VERSION, data_len=16)
     version, chip, caps, block = (int.from_bytes(r.data[i:i + 4], "little") for i in range(0, 16, 4))
-    assert (version, chip, block) == (1, 0x8266, 0x4000)
-    assert caps & 0x7F == 0x7F  # deflate, read, erase, md5, run-user-code, 20-byte begin, immediate errors
+    assert (version, chip, block) == (1, FLAVOURS[flavour][2], 0x4000)
+    # deflate, read, erase, md5, 20-byte begin, immediate errors; run-user-code on the ESP8266 only
+    assert caps == 0x6F | (0x10 if flavour == "esp8266" else 0)
 
 
-def test_compressed_write_read_back_md5_and_throughput(sess: tuple[Session, QemuTransport]) -> None:
+def test_compressed_write_read_back_md5_and_throughput(sess: tuple[Session, QemuTransport], flavour: str) -> None:
     s, _ = sess
     data = firmware_like(1 << 20, 42)
     t0 = time.monotonic()
     [res] = flasher.write_flash(s, [Region(0x10000, data)], compress=True, flash_size=FLASH_SIZE)
-    RATES["deflate write (1 MiB)"] = len(data) / (time.monotonic() - t0)
+    RATES[f"{flavour} deflate write (1 MiB)"] = len(data) / (time.monotonic() - t0)
     assert res.verified and res.compressed is not None and res.compressed < len(data) // 2
     t0 = time.monotonic()
     back = flasher.read_flash(s, 0x10000, len(data))
-    RATES["read with acks (1 MiB)"] = len(data) / (time.monotonic() - t0)
+    RATES[f"{flavour} read with acks (1 MiB)"] = len(data) / (time.monotonic() - t0)
     assert back == data
     assert flasher.flash_md5(s, 0x10000, len(data)) == hashlib.md5(data).digest()
     # Neighbours untouched: the sector before and after the image are still erased.
@@ -156,7 +167,7 @@ def test_deflate_error_paths(sess: tuple[Session, QemuTransport]) -> None:
     assert ld.md5(0x40000, len(data), False) == hashlib.md5(data).digest()
 
 
-def test_registers_and_baud(sess: tuple[Session, QemuTransport], programs: dict[str, Path]) -> None:
+def test_registers_and_baud(sess: tuple[Session, QemuTransport], elf: Path, flavour: str) -> None:
     s, t = sess
     ld = s.loader
     ld.write_reg(0x63000000, 0x12345678)
@@ -164,14 +175,14 @@ def test_registers_and_baud(sess: tuple[Session, QemuTransport], programs: dict[
     assert ld.read_reg(0x63000000) == 0xABCD5678
     ld.command(op.WRITE_REG, u32s(0x63000004, 1, 0xFFFFFFFF, 0, 0x63000008, 2, 0xFFFFFFFF, 10))
     assert (ld.read_reg(0x63000004), ld.read_reg(0x63000008)) == (1, 2)
-    assert ld.read_reg(0x40001000) == 0xFFF0C101
+    assert ld.read_reg(0x40001000) == FLAVOURS[flavour][3]
     from esptk.session import change_baud
 
     change_baud(s, 921600)
     assert t.baud == 921600
-    assert ld.read_reg(symbol(programs["sim-stub"], "sim_baud")) == 921600
+    assert ld.read_reg(symbol(elf, "sim_baud")) == 921600
     ld.command(op.SPI_ATTACH, u32s(0x1234))
-    assert ld.read_reg(symbol(programs["sim-stub"], "sim_attach")) == 0x1234
+    assert ld.read_reg(symbol(elf, "sim_attach")) == 0x1234
     r = ld.command(op.SPI_SET_PARAMS, u32s(0, 2 << 20, 0x10000, 0x1000, 0x100, 0xFFFF))
     assert r.status == b"\0\0"
     # The flash is now 2 MB for the stub: reads beyond are refused.
@@ -189,6 +200,16 @@ def test_mem_upload_runs_code(sess: tuple[Session, QemuTransport]) -> None:
     assert t.wait_exit() == 7
 
 
+def test_mem_upload_over_the_stub_is_refused(sess: tuple[Session, QemuTransport], elf: Path) -> None:
+    ld = sess[0].loader
+    text, top = symbol(elf, "_text_start"), symbol(elf, "_stack_top")
+    for addr, size in ((text, 4), (text - 8, 16), (text + 0x100, 0x1800), (top - 4, 4), (top - 0x100000, 0x100000)):
+        assert ld.command(op.MEM_BEGIN, u32s(size, 1, 0x1800, addr), check=False).status[0] == 0xC9, hex(addr)
+    ld.mem_begin(8, 1, 0x1800, text - 8)  # right below the code: fine
+    ld.mem_begin(16, 1, 0x1800, top)  # right above the stack: fine
+    assert ld.read_reg(symbol(elf, "sim_baud")) == 115200  # still running
+
+
 def test_flash_end_zero_reboots(sess: tuple[Session, QemuTransport]) -> None:
     s, t = sess
     s.loader.command(op.FLASH_BEGIN, u32s(0, 0, 0x4000, 0))
@@ -196,15 +217,34 @@ def test_flash_end_zero_reboots(sess: tuple[Session, QemuTransport]) -> None:
     assert t.wait_exit() == EXIT_REBOOT
 
 
-def test_run_user_code_has_no_reply(sess: tuple[Session, QemuTransport]) -> None:
+def test_run_user_code(sess: tuple[Session, QemuTransport], flavour: str) -> None:
     s, t = sess
-    s.loader.send_frame(bytes([0, op.RUN_USER_CODE, 0, 0, 0, 0, 0, 0]))
+    if flavour == "esp32":  # esptool uses it on the ESP8266 only; our ESP32 stub refuses it
+        assert s.loader.command(op.RUN_USER_CODE, check=False).status == b"\xc3\x00"
+        return
+    s.loader.send_frame(bytes([0, op.RUN_USER_CODE, 0, 0, 0, 0, 0, 0]))  # no reply
     assert t.wait_exit() == EXIT_RUN_USER_CODE
 
 
 def test_throughput_beats_the_fastest_uart() -> None:
     """The rates measured above (pytest -s prints them) stay above what 921600 baud can carry."""
-    assert len(RATES) == 2, "run with the write/read test"
+    assert len(RATES) == 4, "run with the write/read test"
     for name, rate in RATES.items():
         print(f"QEMU throughput, {name}: {rate / 1024:.0f} KiB/s")
         assert rate > 92_160, name
+
+
+def test_block_repeated_after_a_lost_reply_is_taken_once(sess: tuple[Session, QemuTransport]) -> None:
+    ld = sess[0].loader
+    data = firmware_like(300_000, 10)
+    packed = zlib.compress(data, 9)
+    blocks = [packed[i:i + 0x4000] for i in range(0, len(packed), 0x4000)]
+    assert len(blocks) > 2
+    ld.command(op.FLASH_DEFL_BEGIN, u32s(len(data), len(blocks), 0x4000, 0x50000))
+    for seq, block in enumerate(blocks):
+        ld.data_command(op.FLASH_DEFL_DATA, block, seq)
+        ld.data_command(op.FLASH_DEFL_DATA, block, seq)  # as if the first reply had been lost
+    skipped = ld.command(op.FLASH_DEFL_DATA, data_payload(b"x", len(blocks) + 1), checksum(b"x"), check=False)
+    assert skipped.status[0] == 0xC0  # a block from the future is refused
+    ld.command(op.FLASH_DEFL_END, u32s(1))
+    assert ld.md5(0x50000, len(data), False) == hashlib.md5(data).digest()
