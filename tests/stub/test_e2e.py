@@ -49,6 +49,7 @@ def sess(reg: Registry, elf: Path, flavour: str) -> Iterator[tuple[Session, Qemu
 def test_connect_sees_a_running_stub(sess: tuple[Session, QemuTransport], flavour: str) -> None:
     s, _ = sess
     assert s.stub and s.chip.name == flavour
+    assert s.stub_version is not None and s.stub_version.protocol == 1  # negotiated on connect
     values = s.loader.sync()
     assert values == [0] * 8
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import itertools
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -44,6 +45,8 @@ class Session:
     progress: ProgressSink = field(default_factory=NullProgress)
     flash_attached: bool = False
     flash_size: int | None = None
+    #: what our own stub said about itself (GET_VERSION), None for other loaders
+    stub_version: StubVersion | None = None
 
     @property
     def stub(self) -> bool:
@@ -92,6 +95,26 @@ class Session:
         if not self.flash_attached:
             self.flash.attach(self.loader)
             self.flash_attached = True
+
+
+@dataclass(frozen=True)
+class StubVersion:
+    protocol: int
+    chip: int
+    capabilities: int
+    max_block: int
+
+
+def negotiate_stub(s: Session) -> StubVersion | None:
+    """Ask the running stub for its protocol version; loaders without the extension refuse it."""
+    try:
+        r = s.loader.command(op.GET_VERSION, data_len=16, check=False, timeout=1.0)
+    except (CommandTimeout, ProtocolError):
+        s.loader.flush_input()
+        return None
+    if r.failed or len(r.data) != 16:
+        return None
+    return StubVersion(*struct.unpack("<IIII", r.data))
 
 
 def _sequences(reg: Registry, mode: str, t: Transport, chip: ChipSpec | None) -> list[ResetSequence]:
@@ -207,6 +230,8 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
     spec = detect_chip(reg, loader, chip)
     s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, stub_running), progress)
     s.use_loader(stub_running)
+    if stub_running:
+        s.stub_version = negotiate_stub(s)
     if use_stub and not stub_running:
         image = reg.hook.esptk_select_stub(chip=spec, revision=spec.revision(loader))
         if image is None:
@@ -243,7 +268,8 @@ def run_stub(s: Session, image: StubImage) -> bool:
                                 hint="reset the chip and retry with --no-stub")
         return False
     s.use_loader(True)
-    s.progress.note("Stub running")
+    s.stub_version = negotiate_stub(s)
+    s.progress.note("Stub running" + (f" (esptk stub protocol {s.stub_version.protocol})" if s.stub_version else ""))
     return True
 
 
@@ -261,6 +287,4 @@ def change_baud(s: Session, baud: int) -> None:
 
 
 def _u32s(*values: int) -> bytes:
-    import struct
-
     return struct.pack(f"<{len(values)}I", *values)

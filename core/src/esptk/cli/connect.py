@@ -62,4 +62,7 @@ def banner(s: Session) -> None:
     if info.crystal_mhz:
         console.info(f"Crystal is {info.crystal_mhz}MHz")
     console.info(f"MAC: {info.mac}")
-    console.info("Loader: " + ("stub" if s.stub else "ROM"))
+    loader = "ROM"
+    if s.stub:
+        loader = f"stub (esptk stub protocol {s.stub_version.protocol})" if s.stub_version else "stub"
+    console.info(f"Loader: {loader}")

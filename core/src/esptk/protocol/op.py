@@ -22,6 +22,8 @@ ERASE_FLASH = 0xD0
 ERASE_REGION = 0xD1
 READ_FLASH = 0xD2
 RUN_USER_CODE = 0xD3
+#: esptk stub extension: protocol version and capabilities (other loaders refuse it)
+GET_VERSION = 0xF0
 
 NAMES = {v: k for k, v in globals().items() if k.isupper() and isinstance(v, int)}
 
