@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+from typing import TYPE_CHECKING
+
 from esptk import hookimpl
 from esptk.chip import ChipSpec
 from esptk.flashproto import FlashProtocol
+from esptk.stub import StubImage
 
 from .spec import ESP8266
+
+if TYPE_CHECKING:
+    from esptk.image.elf import ElfFile
+    from esptk.image.model import ImageFile, ImageInfo, ImageSettings
+    from esptk.simchip import SimChip
 
 CHIP = ESP8266()
 
@@ -27,10 +36,6 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
 
 # --- stub (esptk_select_stub) ---------------------------------------------------------------
 
-from importlib.resources import files  # noqa: E402
-
-from esptk.stub import StubImage  # noqa: E402
-
 
 @hookimpl
 def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
@@ -41,12 +46,6 @@ def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
 
 
 # --- images (esptk_build_image, esptk_read_image) ------------------------------------------
-
-from typing import TYPE_CHECKING  # noqa: E402 - kept inside this section on purpose
-
-if TYPE_CHECKING:
-    from esptk.image.elf import ElfFile
-    from esptk.image.model import ImageFile, ImageInfo, ImageSettings
 
 
 @hookimpl
@@ -68,8 +67,6 @@ def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
 
 
 # --- virtual chip (esptk_sim_chip) ---------------------------------------------------------
-
-from esptk.simchip import SimChip  # noqa: E402 - this section's own import
 
 
 @hookimpl
