@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..session import Session, connect
 from . import console
 from .state import AppState
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 
 def state_of(ctx: typer.Context) -> AppState:
@@ -34,6 +37,8 @@ class Tracer:
 
 @contextlib.contextmanager
 def session(ctx: typer.Context, use_stub: bool | None = None, no_progress: bool = False) -> Iterator[Session]:
+    from ..session import connect
+
     st = state_of(ctx)
     progress = console.RichProgress(enabled=not no_progress and not st.json, quiet=st.quiet or st.json)
     s = connect(

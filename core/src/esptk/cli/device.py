@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import struct
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,12 +13,12 @@ from .. import __version__
 from ..chip import ChipSpec, format_mac
 from ..errors import CommandFailed, UsageError
 from ..fileio import parse_int, read_file, write_atomic
-from ..flasher import detect_flash_size
-from ..plugins import Registry
-from ..session import load_ram_segments
 from ..spiflash import size_name
 from . import console
 from .connect import session, state_of
+
+if TYPE_CHECKING:
+    from ..plugins import Registry
 
 
 def register(app: typer.Typer) -> None:
@@ -60,6 +60,8 @@ def chip_id(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 def flash_id(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Print the SPI flash JEDEC id and the size it implies."""
+    from ..flasher import detect_flash_size
+
     with session(ctx) as s:
         jedec, size = detect_flash_size(s)
     manu, dev = jedec & 0xFF, (jedec >> 8) & 0xFFFF
@@ -122,6 +124,8 @@ def dump_mem(ctx: typer.Context, address: str, size: str, filename: str,
 
 def load_ram(ctx: typer.Context, filename: str, as_json: JsonOpt = False) -> None:
     """Load an image's segments into RAM and run it (the chip stays in RAM code)."""
+    from ..session import load_ram_segments
+
     data = read_file(filename, "image")
     with session(ctx, use_stub=False) as s:
         entry, segments = ram_segments(s.registry, s.chip, data, filename)

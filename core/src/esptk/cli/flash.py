@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..chip import parse_size
 from ..errors import FlashError, UsageError, VerifyError
 from ..fileio import parse_int, read_file, write_atomic
-from ..flasher import STUB_HINT, Region, erase_flash, erase_region, prepare, read_flash, verify_flash, write_flash
-from ..session import Session
 from ..spiflash import size_name
 from . import console
 from .connect import session, state_of
+
+if TYPE_CHECKING:
+    from ..flasher import Region
+    from ..session import Session
 
 FlashMode = Annotated[str, typer.Option("--flash-mode", "-fm", envvar=["ESPTK_FM", "ESPTOOL_FM"],
                                         help="qio, qout, dio, dout or keep.")]
@@ -33,6 +35,8 @@ def register(app: typer.Typer) -> None:
 
 
 def parse_pairs(args: list[str]) -> list[Region]:
+    from ..flasher import Region
+
     if not args or len(args) % 2:
         raise UsageError("expected ADDRESS FILE pairs", hint="e.g. write-flash 0x1000 bootloader.bin 0x10000 app.bin")
     regions = []
@@ -48,6 +52,8 @@ def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -
     from ..image.patch import patch_flash_params
 
     if size == "detect":
+        from ..flasher import prepare
+
         size = size_name(prepare(s))
     out = []
     for r in regions:
@@ -57,7 +63,7 @@ def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -
         data, warnings = patch_flash_params(s.registry, s.chip, r.data, r.address, mode, freq, size)
         for w in warnings:
             s.progress.warn(w)
-        out.append(Region(r.address, data, r.name))
+        out.append(type(r)(r.address, data, r.name))
     return out
 
 
@@ -78,6 +84,8 @@ def write_flash_cmd(
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
     """Write files to flash, each at its address, and verify each region (MD5 or read-back)."""
+    from ..flasher import verify_flash, write_flash
+
     if compress and no_compress:
         raise UsageError("--compress and --no-compress exclude each other")
     regions = parse_pairs(pairs)
@@ -106,6 +114,8 @@ def verify_flash_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Check that flash holds the given files."""
+    from ..flasher import verify_flash
+
     regions = parse_pairs(pairs)
     with session(ctx) as s:
         regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
@@ -130,6 +140,8 @@ def read_flash_cmd(
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
     """Read SIZE bytes (or ALL) of flash at ADDRESS into FILENAME (checked by the chip's MD5)."""
+    from ..flasher import prepare, read_flash
+
     addr = parse_int(address, "address")
     with session(ctx, no_progress=no_progress) as s:
         total = prepare(s)
@@ -148,6 +160,8 @@ def read_flash_cmd(
 
 def erase_flash_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Erase the whole flash (needs the stub)."""
+    from ..flasher import erase_flash
+
     with session(ctx) as s:
         erase_flash(s)
     if as_json or state_of(ctx).json:
@@ -157,6 +171,8 @@ def erase_flash_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 def erase_region_cmd(ctx: typer.Context, address: str, size: str, as_json: JsonOpt = False) -> None:
     """Erase SIZE bytes at ADDRESS (both multiples of 4 KiB)."""
+    from ..flasher import STUB_HINT, erase_region
+
     addr, n = parse_int(address, "address"), parse_size(size)
     with session(ctx) as s:
         verified = erase_region(s, addr, n)
