@@ -125,6 +125,11 @@ class ChipSpec:
         return parse_size(name.split("-")[0])
 
 
+def code_name(table: dict[str, int], code: int) -> str | None:
+    """The name of ``code`` in one of a chip's flash tables (mode, frequency, size), or None."""
+    return next((name for name, value in table.items() if value == code), None)
+
+
 def parse_size(text: str) -> int:
     """'4MB' -> 4194304, '256KB' -> 262144, '0x1000' -> 4096, '4096' -> 4096, '1k' -> 1024."""
     t = text.strip().upper()

@@ -12,6 +12,7 @@ import hashlib
 import struct
 from typing import TYPE_CHECKING, Any
 
+from esptk.chip import code_name
 from esptk.errors import ImageError
 from esptk.image.checksum import checksum_padding, image_checksum
 from esptk.image.model import ImageFile, ImageInfo, ImageSettings, Segment, SegmentInfo
@@ -191,13 +192,6 @@ def _pad_to_size(out: bytearray, size: int | None, digest: bool) -> bytes:
     return bytes(out)
 
 
-def _name_of(table: dict[str, int], code: int) -> str | None:
-    for name, value in table.items():
-        if value == code:
-            return name
-    return None
-
-
 def read_image(chip: ChipSpec, data: bytes) -> ImageInfo:
     if len(data) < 24:
         raise ImageError(f"{len(data)} bytes are too short for an {chip.description} image")
@@ -237,9 +231,9 @@ def read_image(chip: ChipSpec, data: bytes) -> ImageInfo:
     info = ImageInfo(
         chip=chip.name, format=chip.name, version=1, entry=entry, segment_count=count,
         flash_mode=mode, flash_size_freq=size_freq,
-        flash_mode_name=_name_of(chip.flash_mode_codes, mode),
-        flash_size_name=_name_of(chip.flash_size_codes, size_freq & 0xF0),
-        flash_freq_name=_name_of(chip.flash_freq_codes, size_freq & 0x0F),
+        flash_mode_name=code_name(chip.flash_mode_codes, mode),
+        flash_size_name=code_name(chip.flash_size_codes, size_freq & 0xF0),
+        flash_freq_name=code_name(chip.flash_freq_codes, size_freq & 0x0F),
         segments=segments, checksum_stored=data[cs_pos], checksum_calc=image_checksum(chunks),
         data_length=data_length, size=len(data), extended=extended, digest_stored=digest_stored,
         digest_calc=digest_calc, warnings=warnings,

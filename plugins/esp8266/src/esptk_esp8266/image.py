@@ -15,6 +15,7 @@ import struct
 import zlib
 from typing import TYPE_CHECKING
 
+from esptk.chip import code_name
 from esptk.errors import ImageError
 from esptk.image.checksum import checksum_padding, image_checksum
 from esptk.image.model import ImageFile, ImageInfo, ImageSettings, Segment, SegmentInfo
@@ -134,13 +135,6 @@ def _build_v3(entry: int, mode: int, flags: int, irom: list[Segment], ram: list[
     return ImageFile(out + hashlib.sha256(out).digest(), ".bin", flash_offset=0)
 
 
-def _name_of(table: dict[str, int], code: int) -> str | None:
-    for name, value in table.items():
-        if value == code:
-            return name
-    return None
-
-
 def read_image(chip: ChipSpec, data: bytes) -> ImageInfo:
     if len(data) < 8:
         raise ImageError(f"{len(data)} bytes are too short for an ESP8266 image")
@@ -193,9 +187,9 @@ def read_image(chip: ChipSpec, data: bytes) -> ImageInfo:
     return ImageInfo(
         chip=chip.name, format=f"esp8266-v{2 if magic == MAGIC_V2 else 1}", version=2 if magic == MAGIC_V2 else 1,
         entry=entry, segment_count=len(segments) if magic == MAGIC_V2 else count, flash_mode=mode,
-        flash_size_freq=flags, flash_mode_name=_name_of(chip.flash_mode_codes, mode),
-        flash_size_name=_name_of(chip.flash_size_codes, flags & 0xF0),
-        flash_freq_name=_name_of(chip.flash_freq_codes, flags & 0x0F),
+        flash_size_freq=flags, flash_mode_name=code_name(chip.flash_mode_codes, mode),
+        flash_size_name=code_name(chip.flash_size_codes, flags & 0xF0),
+        flash_freq_name=code_name(chip.flash_freq_codes, flags & 0x0F),
         segments=segments, checksum_stored=data[cs_pos], checksum_calc=image_checksum(chunks),
         data_length=cs_pos + 1, size=len(data), warnings=warnings, extras=extras,
     )
