@@ -60,7 +60,8 @@ class Session:
         self.flash_attached = False
 
     def info(self) -> ChipInfo:
-        c, ld = self.chip, self.loader
+        """The chip's facts; each register is read once (eFuse words do not change)."""
+        c, ld = self.chip, _RegisterCache(self.loader)
         xtal, _est = c.crystal_mhz(ld, self.transport.baud)
         return ChipInfo(
             chip=c.name, description=c.describe(ld), features=c.features(ld), crystal_mhz=xtal,
@@ -95,6 +96,21 @@ class Session:
         if not self.flash_attached:
             self.flash.attach(self.loader)
             self.flash_attached = True
+
+
+class _RegisterCache:
+    def __init__(self, loader: Loader) -> None:
+        self.loader = loader
+        self.values: dict[int, int] = {}
+
+    def read_reg(self, addr: int) -> int:
+        if addr not in self.values:
+            self.values[addr] = self.loader.read_reg(addr)
+        return self.values[addr]
+
+    def write_reg(self, addr: int, value: int, mask: int = 0xFFFFFFFF, delay_us: int = 0) -> None:
+        self.values.pop(addr, None)
+        self.loader.write_reg(addr, value, mask, delay_us)
 
 
 @dataclass(frozen=True)
