@@ -92,3 +92,10 @@ def test_md5_reply_forms(line: SerialTransport) -> None:
     ld.status_bytes = 2
     line.write(reply(op.SPI_FLASH_MD5, data=digest))
     assert ld.wait_reply(op.SPI_FLASH_MD5, data_len=16).data == digest
+
+
+def test_a_reply_with_a_bad_length_is_a_protocol_error(line: SerialTransport) -> None:
+    ld = Loader(line, status_bytes=4)
+    line.write(reply(op.SPI_FLASH_MD5, status=b"\0\0\0\0"))  # status only: the 32 hex digits are missing
+    with pytest.raises(ProtocolError, match="carries 4 bytes, expected 32 data"):
+        ld.wait_reply(op.SPI_FLASH_MD5, data_len=32)

@@ -272,3 +272,17 @@ def test_every_command_speaks_json(args: tuple[str, ...]) -> None:
     r = run_esptk("--json", *args)
     assert r.code == 0, r.err
     assert json.loads(r.out)["schema"]["major"] == 1
+
+
+def test_erase_all_clears_everything_else(tmp_path: Path) -> None:
+    flash = tmp_path / "flash.bin"
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(b"\0" * 4096)
+    b.write_bytes(b"\x11" * 4096)
+    port = url("esp32", flash_file=str(flash))
+    assert run_esptk("--port", port, "write-flash", "0x200000", str(a)).code == 0
+    r = run_esptk("--port", port, "write-flash", "--erase-all", "0x1000", str(b))
+    assert r.code == 0, r.err
+    content = flash.read_bytes()
+    assert content[0x1000:0x2000] == b"\x11" * 4096
+    assert content[0x200000:0x201000] == b"\xff" * 4096  # the earlier region is gone

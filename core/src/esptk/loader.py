@@ -139,6 +139,10 @@ class Loader:
             if check and reply.failed:
                 cls = UnsupportedCommand if is_unsupported(reply) else CommandFailed
                 raise cls(describe_status(reply, self.stub), reply.code)
+            if check and len(reply.data) != data_len:
+                raise ProtocolError(f"the reply to {op.name(opcode)} carries {len(reply.body)} bytes, "
+                                    f"expected {data_len} data and {self.status_bytes} status bytes",
+                                    hint="the line corrupts data, or --chip names the wrong chip")
             return reply
         raise ProtocolError(f"no reply to {op.name(opcode)} among {MAX_FRAMES_PER_COMMAND} packets",
                             hint="the line carries traffic that is not for us: check the port")
