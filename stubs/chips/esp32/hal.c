@@ -9,7 +9,6 @@
 #define RX_COUNT(s) ((s) & 0xFF)
 #define TX_COUNT(s) (((s) >> 16) & 0xFF)
 #define TX_FIFO_SIZE 128
-#define CYCLES_PER_US 80
 
 /* SPI1 (the flash controller) registers and command bits. */
 #define SPI1_CMD (*(volatile uint32_t *)0x3FF42000)
@@ -151,31 +150,6 @@ int hal_flash_attach(uint32_t config)
 int hal_flash_set_params(const uint32_t *p)
 {
     return (int)win_call(ROM_CONFIG_PARAM, p[0], p[1], p[2], p[3], p[4], p[5]);
-}
-
-static inline uint32_t ccount(void)
-{
-    uint32_t c;
-    __asm__ volatile("rsr %0, ccount" : "=a"(c));
-    return c;
-}
-
-void hal_delay_us(uint32_t us)
-{
-    uint32_t start = ccount();
-    uint32_t cycles = us * CYCLES_PER_US;
-    while (ccount() - start < cycles)
-        ;
-}
-
-uint32_t hal_reg_read(uint32_t addr)
-{
-    return *(volatile uint32_t *)addr;
-}
-
-void hal_reg_write(uint32_t addr, uint32_t value)
-{
-    *(volatile uint32_t *)addr = value;
 }
 
 /* Code loaded with MEM_* is entered like the ROM enters us: as a windowed call. */

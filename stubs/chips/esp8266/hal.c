@@ -10,8 +10,6 @@
 #define TX_COUNT(s) (((s) >> 16) & 0xFF)
 #define TX_FIFO_SIZE 128
 #define CLKDIV_MASK 0xFFFFFu
-/* Assumed CPU cycles per microsecond for delays (longer on a slower clock, never shorter). */
-#define CYCLES_PER_US 80
 
 typedef int (*rom_read_fn)(uint32_t addr, uint32_t *dst, uint32_t len);
 typedef int (*rom_write_fn)(uint32_t addr, const uint32_t *src, uint32_t len);
@@ -116,31 +114,6 @@ int hal_flash_attach(uint32_t config)
 int hal_flash_set_params(const uint32_t *p)
 {
     return SPIParamCfg(p[0], p[1], p[2], p[3], p[4], p[5]);
-}
-
-static inline uint32_t ccount(void)
-{
-    uint32_t c;
-    __asm__ volatile("rsr %0, ccount" : "=a"(c));
-    return c;
-}
-
-void hal_delay_us(uint32_t us)
-{
-    uint32_t start = ccount();
-    uint32_t cycles = us * CYCLES_PER_US;
-    while (ccount() - start < cycles)
-        ;
-}
-
-uint32_t hal_reg_read(uint32_t addr)
-{
-    return *(volatile uint32_t *)addr;
-}
-
-void hal_reg_write(uint32_t addr, uint32_t value)
-{
-    *(volatile uint32_t *)addr = value;
 }
 
 void hal_jump(uint32_t entry)
