@@ -49,13 +49,15 @@ class Target:
 
 TARGETS = [
     Target(
-        "esp8266", CORE + ["chips/esp8266/hal.c", "src/hal_xtensa.c"], "chips/esp8266/memory.ld", [],
+        "esp8266", CORE + ["chips/esp8266/hal.c", "src/hal_xtensa.c", "src/uart_fifo.c"], "chips/esp8266/memory.ld",
+        ["-DUART0_STATUS_REG=0x6000001C"],
         (0x40104800, 0x40108000), (0x3FFE8100, 0x3FFFC000),
         "plugins/esp8266/src/esptk_esp8266/stub/esp8266.json",
     ),
     Target(
-        "esp32", CORE + ["chips/esp32/hal.c", "src/hal_xtensa.c", "chips/esp32/wincall.S"], "chips/esp32/memory.ld",
-        ["-DSTUB_WINDOWED"], (0x400A8000, 0x400AA000), (0x3FFCA000, 0x3FFE0000),
+        "esp32", CORE + ["chips/esp32/hal.c", "src/hal_xtensa.c", "src/uart_fifo.c", "chips/esp32/wincall.S"],
+        "chips/esp32/memory.ld", ["-DSTUB_WINDOWED", "-DUART0_STATUS_REG=0x3FF4001C"],
+        (0x400A8000, 0x400AA000), (0x3FFCA000, 0x3FFE0000),
         "plugins/esp32/src/esptk_esp32/stub/esp32.json",
     ),
 ]

@@ -3,12 +3,7 @@
 #include "hal.h"
 #include "util.h"
 
-#define UART0_FIFO (*(volatile uint32_t *)0x60000000) /* AHB alias of the FIFO */
 #define UART0_CLKDIV (*(volatile uint32_t *)0x3FF40014)
-#define UART0_STATUS (*(volatile uint32_t *)0x3FF4001C)
-#define RX_COUNT(s) ((s) & 0xFF)
-#define TX_COUNT(s) (((s) >> 16) & 0xFF)
-#define TX_FIFO_SIZE 128
 
 /* SPI1 (the flash controller) registers and command bits. */
 #define SPI1_CMD (*(volatile uint32_t *)0x3FF42000)
@@ -40,33 +35,6 @@ void hal_init(void)
 {
     win_call(ROM_ATTACH, 0, 0, 0, 0, 0, 0);
     win_call(ROM_CONFIG_PARAM, 0, 16u << 20, FLASH_BLOCK, FLASH_SECTOR, 0x100, 0xFFFF);
-}
-
-uint8_t hal_uart_getc(void)
-{
-    while (!RX_COUNT(UART0_STATUS))
-        ;
-    return (uint8_t)UART0_FIFO;
-}
-
-void hal_uart_write(const uint8_t *p, uint32_t n)
-{
-    while (n--) {
-        while (TX_COUNT(UART0_STATUS) >= TX_FIFO_SIZE - 1)
-            ;
-        UART0_FIFO = *p++;
-    }
-}
-
-void hal_uart_push(void)
-{
-}
-
-void hal_uart_drain(void)
-{
-    while (TX_COUNT(UART0_STATUS))
-        ;
-    hal_delay_us(200);
 }
 
 void hal_uart_set_baud(uint32_t new_baud, uint32_t old_baud)

@@ -3,12 +3,7 @@
 #include "hal.h"
 #include "util.h"
 
-#define UART0_FIFO (*(volatile uint32_t *)0x60000000)
 #define UART0_CLKDIV (*(volatile uint32_t *)0x60000014)
-#define UART0_STATUS (*(volatile uint32_t *)0x6000001C)
-#define RX_COUNT(s) ((s) & 0xFF)
-#define TX_COUNT(s) (((s) >> 16) & 0xFF)
-#define TX_FIFO_SIZE 128
 #define CLKDIV_MASK 0xFFFFFu
 
 typedef int (*rom_read_fn)(uint32_t addr, uint32_t *dst, uint32_t len);
@@ -35,33 +30,6 @@ void hal_init(void)
 {
     spi_flash_attach();
     SPIParamCfg(0, 16u << 20, FLASH_BLOCK, FLASH_SECTOR, 0x100, 0xFFFF);
-}
-
-uint8_t hal_uart_getc(void)
-{
-    while (!RX_COUNT(UART0_STATUS))
-        ;
-    return (uint8_t)UART0_FIFO;
-}
-
-void hal_uart_write(const uint8_t *p, uint32_t n)
-{
-    while (n--) {
-        while (TX_COUNT(UART0_STATUS) >= TX_FIFO_SIZE - 1)
-            ;
-        UART0_FIFO = *p++;
-    }
-}
-
-void hal_uart_push(void)
-{
-}
-
-void hal_uart_drain(void)
-{
-    while (TX_COUNT(UART0_STATUS))
-        ;
-    hal_delay_us(200); /* the last character leaves the shift register */
 }
 
 void hal_uart_set_baud(uint32_t new_baud, uint32_t old_baud)
