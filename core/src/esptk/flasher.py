@@ -90,8 +90,9 @@ def prepare(s: Session, flash_size: int | None = None) -> int:
         s.progress.warn(f"{s.chip.description} addresses at most {size_name(s.chip.max_flash_size)}")
         flash_size = s.chip.max_flash_size
     s.flash_size = flash_size
-    if s.flash.set_params:
+    if s.flash.set_params and s.params_size != flash_size:  # once per loader and size
         s.loader.command(op.SPI_SET_PARAMS, struct.pack("<IIIIII", 0, flash_size, 0x10000, SECTOR, 0x100, 0xFFFF))
+        s.params_size = flash_size
     return flash_size
 
 

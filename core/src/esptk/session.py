@@ -44,6 +44,8 @@ class Session:
     flash: FlashProtocol
     progress: ProgressSink = field(default_factory=NullProgress)
     flash_attached: bool = False
+    #: the flash size the loader was last told (SPI_SET_PARAMS), None: not yet
+    params_size: int | None = None
     flash_size: int | None = None
     #: what our own stub said about itself (GET_VERSION), None for other loaders
     stub_version: StubVersion | None = None
@@ -58,6 +60,7 @@ class Session:
         fp = self.registry.hook.esptk_flash_protocol(chip=self.chip, stub=stub)
         self.flash = fp
         self.flash_attached = False
+        self.params_size = None
 
     def info(self) -> ChipInfo:
         """The chip's facts; each register is read once (eFuse words do not change)."""
