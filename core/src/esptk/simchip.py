@@ -49,6 +49,31 @@ class SimRegion:
         return isinstance(addr, int) and self.start <= addr < self.end
 
 
+class SimDevice:
+    """A peripheral model a chip plugin attaches to the virtual chip (an eFuse controller, ...).
+
+    The address space sends every word access inside one of ``windows`` (``(start, end)``,
+    end exclusive, in the primary address view) here instead of to its register file. A device is
+    created once per virtual chip and lives as long as it (its state survives chip resets unless
+    :meth:`reset` clears it, as hardware state would).
+    """
+
+    windows: tuple[tuple[int, int], ...] = ()
+
+    def read(self, addr: int) -> int:
+        """The 32-bit word at ``addr`` (word-aligned, inside a window)."""
+        return 0
+
+    def write(self, addr: int, value: int) -> None:
+        """A 32-bit write of ``value`` at ``addr`` (the mask is already applied)."""
+
+    def reset(self) -> None:
+        """A chip reset (EN pin, watchdog, software reset)."""
+
+    def close(self) -> None:
+        """The virtual chip is closed: persist state if the device keeps any."""
+
+
 @dataclass
 class SimChip:
     """The facts of one chip model that a virtual chip needs.
@@ -84,6 +109,11 @@ class SimChip:
     rom_default_flash_size: int | None = None
     #: noise the ROM's UART sends right after switching baud (a real ESP32 sends a stray 0x20)
     rom_baud_change_noise: bytes = b""
+    #: peripheral models that answer for their address windows
+    devices: tuple[SimDevice, ...] = ()
+    #: other views of the same registers: (alias_start, alias_end, primary_start), end exclusive;
+    #: an access at ``a`` in the alias is an access at ``a - alias_start + primary_start``
+    aliases: tuple[tuple[int, int, int], ...] = ()
 
     def boot_log(self, reason: str, download: bool) -> bytes:
         """The text the ROM prints after a reset, at ``boot_log_baud``.
