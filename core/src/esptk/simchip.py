@@ -8,8 +8,9 @@ the configured MAC); the few behaviours that differ between ROMs are methods a p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from .chip import SpiRegisters
 
@@ -47,6 +48,16 @@ class SimRegion:
 
     def __contains__(self, addr: object) -> bool:
         return isinstance(addr, int) and self.start <= addr < self.end
+
+
+def program_digest(segments: Iterable[tuple[int, bytes]]) -> str:
+    """SHA-256 (hex) that names a RAM program: for each segment in address order, its u32 LE
+    address, u32 LE length and bytes. The virtual chip recognises flasher stubs by it."""
+    h = hashlib.sha256()
+    for addr, data in sorted(segments, key=lambda s: s[0]):
+        h.update(addr.to_bytes(4, "little") + len(data).to_bytes(4, "little"))
+        h.update(data)
+    return h.hexdigest()
 
 
 class SimDevice:
@@ -114,6 +125,9 @@ class SimChip:
     #: other views of the same registers: (alias_start, alias_end, primary_start), end exclusive;
     #: an access at ``a`` in the alias is an access at ``a - alias_start + primary_start``
     aliases: tuple[tuple[int, int, int], ...] = ()
+    #: flasher stubs this chip's loaders may run, by :func:`program_digest` -> loader name
+    #: ("esptk-stub", "esptool-stub"); any other program started by MEM_END is not a loader
+    flasher_stubs: Mapping[str, str] = field(default_factory=dict)
 
     def boot_log(self, reason: str, download: bool) -> bytes:
         """The text the ROM prints after a reset, at ``boot_log_baud``.
