@@ -137,7 +137,7 @@ def load_ram(ctx: typer.Context, filename: str, as_json: JsonOpt = False) -> Non
 
 def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> tuple[int, list[tuple[int, bytes]]]:
     """(entry, [(address, bytes)]) of an image whose segments all load into RAM."""
-    info = registry.hook.esptk_read_image(chip=chip, data=data)
+    info = registry.chip_hook(chip).esptk_read_image(chip=chip, data=data)
     if info is None:
         raise UsageError(f"no plugin reads {chip.description} images")
     segs = []

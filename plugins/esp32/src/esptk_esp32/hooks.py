@@ -1,4 +1,7 @@
-"""Hook implementations of the ESP32 plugin (thin: the facts live in the modules beside)."""
+"""Hook implementations of the ESP32 plugin (thin: the facts live in the modules beside).
+
+Chip-bound hooks are only called for the chips this plugin registers (core's chip_hook dispatch).
+"""
 
 from __future__ import annotations
 
@@ -32,8 +35,8 @@ def esptk_known_chips() -> list[KnownChip]:
 
 @hookimpl
 def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
-    if chip.name != CHIP.name or stub:
-        return None
+    if stub:
+        return None  # the stub has no quirks: core's default answers
     from .flash import ESP32RomFlash
 
     return ESP32RomFlash.default_for(chip, stub)
@@ -45,8 +48,6 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
 @hookimpl
 def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
     """Our own stub (built from stubs/ in the esptk repository; see stubs/README.md), ESP32 only."""
-    if chip.name != CHIP.name:
-        return None
     return StubImage.from_json((files(__package__) / "stub" / "esp32.json").read_text())
 
 
@@ -55,8 +56,6 @@ def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
 
 @hookimpl
 def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile] | None:
-    if chip.name != CHIP.name:
-        return None
     from .image import build_image
 
     return build_image(chip, elf, settings)
@@ -64,8 +63,6 @@ def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> 
 
 @hookimpl
 def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
-    if chip.name != CHIP.name:
-        return None
     from .image import read_image
 
     return read_image(chip, data)
@@ -76,8 +73,6 @@ def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
 
 @hookimpl
 def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
-    if chip.name != CHIP.name:
-        return None
     from .sim import make_sim_chip
 
     return make_sim_chip(CHIP, options)

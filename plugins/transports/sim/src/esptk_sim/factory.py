@@ -24,7 +24,7 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
     except EsptkError as e:
         have = ", ".join(sorted(registry.chips)) or "none installed"
         raise UsageError(f"unknown chip {chip!r} for the virtual chip", hint=f"chips: {have}") from e
-    model = registry.hook.esptk_sim_chip(chip=spec, options=options.raw)
+    model = registry.chip_hook(spec).esptk_sim_chip(chip=spec, options=options.raw)
     if model is None:
         raise UsageError(f"no virtual-chip model for {spec.description}",
                          hint="the chip plugin does not implement esptk_sim_chip")
