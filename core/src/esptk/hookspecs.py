@@ -30,6 +30,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .chip import ChipSpec, KnownChip
+    from .efuse import EfuseSupport
     from .flashproto import FlashProtocol
     from .image.elf import ElfFile
     from .image.model import ImageFile, ImageInfo, ImageSettings
@@ -151,6 +152,21 @@ def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
 
     :param options: the user's settings (``mac``, ``flash_id`` ...), already validated by the
         sim transport where they are generic.
+    """
+
+
+# ============================================================================================
+# Security capabilities (firstresult, chip-bound).
+# ============================================================================================
+
+
+@hookspec(firstresult=True)
+def esptk_efuse(chip: ChipSpec) -> EfuseSupport | None:
+    """``chip``'s eFuses: an :class:`~esptk.efuse.EfuseSupport` with the layout (blocks, fields,
+    protection bits), the coding schemes and the program/read sequence, or ``None`` (no eFuse support).
+
+    Chip-bound, stops at first non-None result. The ``esptk efuse`` commands are generic: they work
+    on every chip whose plugin answers.
     """
 
 

@@ -16,6 +16,7 @@ from esptk.stub import StubImage
 from .spec import ESP32, FAMILY
 
 if TYPE_CHECKING:
+    from esptk.efuse import EfuseSupport
     from esptk.image.elf import ElfFile
     from esptk.image.model import ImageFile, ImageInfo, ImageSettings
     from esptk.simchip import SimChip
@@ -76,3 +77,13 @@ def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
     from .sim import make_sim_chip
 
     return make_sim_chip(CHIP, options)
+
+
+# --- eFuses (esptk_efuse) -------------------------------------------------------------------
+
+
+@hookimpl
+def esptk_efuse(chip: ChipSpec) -> EfuseSupport:
+    from .efuse import ESP32Efuse
+
+    return ESP32Efuse()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from esptk.simchip import SimChip, SimRegion
 
+from .efuse_layout import AHB_BASE, WINDOW
+from .efuse_sim import EfuseController, factory_block0
 from .spec import APB_CTL_DATE, EFUSE_BASE, ESP32
 
 DEFAULT_MAC = "24:0a:c4:12:34:56"
@@ -42,6 +44,23 @@ def efuse_words(mac: bytes) -> dict[int, int]:
 
 
 class ESP32Sim(SimChip):
+    def efuses(self) -> EfuseController:
+        return next(d for d in self.devices if isinstance(d, EfuseController))
+
+    def flash_encrypt(self, address: int, data: bytes) -> bytes | None:
+        """The flash-encryption engine: AES with the BLOCK1 key and FLASH_CRYPT_CONFIG's tweak
+        (SECURITY.md 5.6). Without a key in BLOCK1 the chip cannot encrypt: None."""
+        ctrl = self.efuses()
+        key = ctrl.flash_key()
+        if key is None:
+            return None
+        if not data:
+            return b""
+        from . import flash_crypt  # type: ignore[attr-defined,unused-ignore]
+
+        out: bytes = flash_crypt.encrypt(key, address, data, ctrl.flash_crypt_conf())
+        return out
+
     def boot_log(self, reason: str, download: bool) -> bytes:
         rst = "0x3 (SW_RESET)" if reason == "software" else "0x1 (POWERON_RESET)"
         if download:
@@ -79,4 +98,6 @@ def make_sim_chip(spec: ESP32, options: dict[str, str]) -> SimChip:
         rom_needs_attach=True,
         rom_default_flash_size=2 * 1024 * 1024,
         rom_baud_change_noise=b"\x20",
+        devices=(EfuseController(factory_block0(mac), options.get("efuse_file") or None),),
+        aliases=((AHB_BASE, AHB_BASE + WINDOW, EFUSE_BASE),),
     )

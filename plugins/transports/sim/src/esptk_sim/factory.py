@@ -34,6 +34,8 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
 
 def save_flash(vc: VirtualChip, options: SimOptions | None = None) -> None:
     """Write the flash back to ``flash_file`` (atomically) if it changed or the file does not exist yet."""
+    for dev in vc.chip.devices:
+        dev.close()  # peripheral models persist their state (eFuse file ...)
     path = (options or vc.options).flash_file
     if path and (vc.flash.dirty or not os.path.exists(path)):
         vc.flash.save(path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from esptk.simchip import SimChip, SimRegion
+from esptk.simchip import SimChip, SimDevice, SimRegion
 
 SPI_USR = 1 << 18
 RDID, RDSR, RDSR2, RDSR3, RDSFDP = 0x9F, 0x05, 0x35, 0x15, 0x5A
@@ -32,6 +32,8 @@ class AddressSpace:
     def reset(self) -> None:
         """A chip reset: peripheral registers return to their initial values (RAM keeps its content)."""
         self.io = {}
+        for dev in self.chip.devices:
+            dev.reset()
 
     def _region(self, addr: int, length: int) -> SimRegion:
         r = self.chip.region(addr)
@@ -45,10 +47,24 @@ class AddressSpace:
             buf = self._ram[r.name] = bytearray(r.end - r.start)
         return buf
 
+    # --- peripheral models (contract D; minimal routing until the sim's own lands) -------------
+    def _device(self, addr: int) -> tuple[SimDevice, int] | None:
+        for start, end, primary in self.chip.aliases:
+            if start <= addr < end:
+                addr = addr - start + primary
+                break
+        for dev in self.chip.devices:
+            if any(s <= addr < e for s, e in dev.windows):
+                return dev, addr
+        return None
+
     # --- words (READ_REG / WRITE_REG) --------------------------------------------------------
     def read_word(self, addr: int) -> int:
         if addr % 4:
             raise AccessError(f"misaligned word address 0x{addr:08x}")
+        routed = self._device(addr)
+        if routed is not None:
+            return routed[0].read(routed[1])
         r = self._region(addr, 4)
         if r.kind == "ram":
             buf = self._ram_of(r)
@@ -62,6 +78,11 @@ class AddressSpace:
     def write_word(self, addr: int, value: int, mask: int = 0xFFFFFFFF) -> None:
         if addr % 4:
             raise AccessError(f"misaligned word address 0x{addr:08x}")
+        routed = self._device(addr)
+        if routed is not None:
+            dev, daddr = routed
+            dev.write(daddr, (value & mask) | (dev.read(daddr) & ~mask & 0xFFFFFFFF))
+            return
         r = self._region(addr, 4)
         if r.kind == "rom":
             return  # writes to mask ROM do nothing

@@ -162,6 +162,10 @@ class StubLoader:
     # --- flash writes ---------------------------------------------------------------------------
     def do_flash_begin(self, req: Request, at: float, kind: str = "flash") -> None:
         size, blocks, block_size, offset = struct.unpack_from("<IIII", req.payload)
+        encrypt = len(req.payload) == 20 and struct.unpack_from("<I", req.payload, 16)[0] == 1
+        if encrypt and (offset % 32 or self.vc.chip.flash_encrypt(offset, b"") is None):
+            self.reply(req.op, at, SPI_FAIL)  # no engine or no key burnt: refused
+            return
         if block_size > MAX_BLOCK:
             self.reply(req.op, at, BAD_BLOCKSIZE)
             return
@@ -169,7 +173,7 @@ class StubLoader:
         if offset + size > limit:
             self.reply(req.op, at, SPI_FAIL)
             return
-        self.session = Session(kind, offset, size, blocks, block_size)
+        self.session = Session(kind, offset, size, blocks, block_size, encrypt=encrypt)
         self.reply(req.op, at)
 
     def do_flash_defl_begin(self, req: Request, at: float) -> None:
@@ -193,6 +197,8 @@ class StubLoader:
             if len(data) > s.remaining:
                 self.pending = TOO_MUCH
         data = data[: s.remaining]
+        if s.encrypt:
+            data = self.vc.chip.flash_encrypt(s.cursor, data) or data
         try:
             cost += s.erase_ahead(self.vc.flash, s.cursor + len(data))
             cost += self.vc.flash.program(s.cursor, data)
