@@ -147,7 +147,7 @@ class BurnPlan:
         """(name, block, old raw, new raw) of each staged field and block (block data only if
         ``show_data``: keys are secrets)."""
         rows = [(s.field.name, self.layout.block(s.field.block).name, self.snap.raw_text(s.field),
-                 f"0x{s.raw:x}") for s in self.staged.values()]
+                 self._new_text(s)) for s in self.staged.values()]
         for idx, bits in self.blocks.items():
             b = self.layout.block(idx)
             n = len(self.snap.data[idx])
@@ -155,6 +155,11 @@ class BurnPlan:
             rows.append((b.name, b.name, "0x" + self.snap.data[idx].hex(),
                          "0x" + new.hex() if show_data else f"({n} bytes, not shown)"))
         return rows
+
+    def _new_text(self, s: Staged) -> str:
+        if s.field.kind in ("bytes", "mac"):
+            return "0x" + s.raw.to_bytes(self.snap.length(s.field) // 8, "little").hex()
+        return f"0x{s.raw:x}"
 
     # --- programming ---------------------------------------------------------------------------
     def cycles(self) -> list[tuple[str, Block, list[int]]]:
