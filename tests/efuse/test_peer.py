@@ -1,0 +1,151 @@
+"""Peer checks: the real espefuse (esptool 5.6) and esptk on the same eFuses, both ways.
+
+Two ways to share a chip: the same ``--path-efuse-file`` (espefuse ``--virt``), and espefuse
+talking to ``esptk sim serve --efuse-file`` over TCP like to a board.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..peer.conftest import Server, start_server
+from .conftest import Chip, run_espefuse
+
+pytestmark = pytest.mark.peer
+
+KEY = bytes(range(0xA0, 0xC0))
+
+
+def espefuse_json(*conn: str) -> dict[str, Any]:
+    out = run_espefuse(*conn, "summary", "--format", "json").stdout
+    return json.loads(out[out.index("{"):])  # type: ignore[no-any-return]
+
+
+def assert_same(ours: dict[str, Any], theirs: dict[str, Any]) -> int:
+    """Field by field; returns how many fields were compared."""
+    assert sorted(ours) == sorted(theirs)
+    for name in theirs:
+        assert ours[name] == theirs[name], name
+    return len(theirs)
+
+
+def virt(chip: Chip) -> tuple[str, ...]:
+    return ("--virt", "--chip", "esp32", "--path-efuse-file", str(chip.path))
+
+
+def test_summary_agrees_on_a_fresh_chip(chip: Chip) -> None:
+    ours = chip.summary()
+    assert assert_same(ours, espefuse_json(*virt(chip))) == 48
+    assert "invalid" not in ours["MAC"]["value"]
+
+
+def test_burns_by_esptk_read_back_by_espefuse(chip: Chip, tmp_path: Path) -> None:
+    key = tmp_path / "key.bin"
+    key.write_bytes(KEY)
+    steps = [("burn-custom-mac", "AA:CD:EF:11:22:33"), ("burn-key", "flash_encryption", str(key)),
+             ("burn", "FLASH_CRYPT_CONFIG", "0xf", "FLASH_CRYPT_CNT", "1"), ("write-protect", "FLASH_CRYPT_CNT"),
+             ("burn-bit", "BLOCK2", "0", "255"), ("set-flash-voltage", "3.3V")]
+    for step in steps:
+        r = chip.esptk(*step, "--do-not-confirm")
+        assert r.code == 0, (step, r.err)
+        assert_same(chip.summary(), espefuse_json(*virt(chip)))
+    theirs = espefuse_json(*virt(chip))
+    assert theirs["CUSTOM_MAC"]["value"] == "aa:cd:ef:11:22:33 (CRC 0x63 OK)"
+    assert theirs["BLOCK1"]["readable"] is False and theirs["FLASH_CRYPT_CNT"]["writeable"] is False
+
+
+def test_burns_by_espefuse_read_back_by_esptk(chip: Chip, tmp_path: Path) -> None:
+    chip.summary()  # esptk creates the file with the chip's factory BLOCK0
+    key = tmp_path / "key.bin"
+    key.write_bytes(KEY)
+    for step in (("burn-custom-mac", "48:63:92:15:72:16"), ("burn-key", "secure_boot_v2", str(key)),
+                 ("burn-efuse", "JTAG_DISABLE", "1", "ABS_DONE_1", "1"), ("read-protect-efuse", "BLOCK3")):
+        run_espefuse(*virt(chip), "--do-not-confirm", *step)
+        assert_same(chip.summary(), espefuse_json(*virt(chip)))
+    ours = chip.summary()
+    assert ours["BLOCK2"]["value"] == " ".join(f"{b:02x}" for b in KEY) and ours["BLOCK2"]["writeable"] is False
+    assert ours["JTAG_DISABLE"]["value"] is True and ours["BLOCK3"]["readable"] is False
+
+
+REFUSED = [
+    (("burn-custom-mac", "AB:CD:EF:11:22:33"), ("burn-custom-mac", "AB:CD:EF:11:22:33")),
+    (("burn", "JTAG_DISABLE", "2"), ("burn-efuse", "JTAG_DISABLE", "2")),
+    (("burn", "CLK8M_FREQ", "0x40"), ("burn-efuse", "CLK8M_FREQ", "0x40")),
+    (("burn", "MAC", "00:11:22:33:44:55"), ("burn-efuse", "MAC", "00:11:22:33:44:55")),
+    (("burn", "ADC_VREF", "1"), ("burn-efuse", "ADC_VREF", "1")),
+    (("burn", "WAFER_VERSION_MAJOR", "1"), ("burn-efuse", "WAFER_VERSION_MAJOR", "1")),
+    (("burn-bit", "BLOCK0", "224"), ("burn-bit", "BLOCK0", "224")),
+    (("burn-key", "BLOCK2", "SHORTKEY"), ("burn-key", "BLOCK2", "SHORTKEY")),
+    (("burn", "SPI_PAD_CONFIG_CLK", "30"), ("burn-efuse", "SPI_PAD_CONFIG_CLK", "30")),
+]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), REFUSED, ids=[r[1][0] + ":" + r[1][1] for r in REFUSED])
+def test_refusals_agree(chip: Chip, tmp_path: Path, ours: tuple[str, ...], theirs: tuple[str, ...]) -> None:
+    short = tmp_path / "short.bin"
+    short.write_bytes(KEY[:16])
+    before = chip.summary()
+    fix = {"SHORTKEY": str(short)}
+    r = chip.esptk(*(fix.get(a, a) for a in ours), "--do-not-confirm")
+    assert r.code != 0 and "Traceback" not in r.err
+    e = run_espefuse(*virt(chip), "--do-not-confirm", *(fix.get(a, a) for a in theirs), check=False)
+    assert e.returncode != 0
+    assert_same(chip.summary(), before)
+
+
+def test_protected_and_three_four_refusals_agree(chip: Chip, tmp_path: Path) -> None:
+    data = tmp_path / "d.bin"
+    assert chip.esptk("burn", "CODING_SCHEME", "1", "--do-not-confirm").code == 0
+    assert chip.esptk("write-protect", "JTAG_DISABLE", "--do-not-confirm").code == 0
+    data.write_bytes(bytes([1]) + bytes(23))
+    assert chip.esptk("burn-block-data", "BLOCK3", str(data), "--do-not-confirm").code == 0
+    before = chip.summary()
+    assert_same(before, espefuse_json(*virt(chip)))
+    data.write_bytes(bytes([3]) + bytes(23))
+    for ours, theirs in ((("burn", "JTAG_DISABLE", "1"), ("burn-efuse", "JTAG_DISABLE", "1")),
+                         (("burn-block-data", "BLOCK3", str(data)), ("burn-block-data", "BLOCK3", str(data)))):
+        assert chip.esptk(*ours, "--do-not-confirm").code != 0
+        assert run_espefuse(*virt(chip), "--do-not-confirm", *theirs, check=False).returncode != 0
+    assert_same(chip.summary(), before)
+
+
+# --- espefuse over TCP against `esptk sim serve --efuse-file` --------------------------------
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
+    efuses = tmp_path / "efuse.bin"
+    srv = start_server("esp32", "tcp", tmp_path / "flash.bin", "--efuse-file", str(efuses))
+    try:
+        yield srv, efuses
+    finally:
+        srv.proc.send_signal(signal.SIGTERM)
+        srv.proc.wait(timeout=10)
+
+
+def test_espefuse_on_the_served_chip_and_esptk_agree(server: tuple[Server, Path], tmp_path: Path,
+                                                     chip: Chip) -> None:
+    srv, efuses = server
+    port = ("--port", srv.endpoint, "--chip", "esp32", "--before", "no-reset")
+    ours_over_tcp = chip._cli("-q", "-p", srv.endpoint, "--before", "no_reset", "efuse", "summary", "--format",
+                              "json")
+    assert ours_over_tcp.code == 0, ours_over_tcp.err
+    assert_same(json.loads(ours_over_tcp.out), espefuse_json(*port))
+    key = tmp_path / "key.bin"
+    key.write_bytes(KEY)
+    run_espefuse(*port, "--do-not-confirm", "burn-custom-mac", "AA:CD:EF:01:02:03")
+    run_espefuse(*port, "--do-not-confirm", "burn-key", "flash_encryption", str(key))
+    run_espefuse(*port, "--do-not-confirm", "write-protect-efuse", "MAC_VERSION")
+    after = chip._cli("-q", "-p", srv.endpoint, "--before", "no_reset", "efuse", "summary", "--format", "json")
+    ours = json.loads(after.out)
+    assert ours["CUSTOM_MAC"]["value"] == "aa:cd:ef:01:02:03 (CRC 0x56 OK)"
+    assert ours["BLOCK1"]["readable"] is False and ours["MAC_VERSION"]["writeable"] is False
+    assert_same(ours, espefuse_json(*port))
+    # the served chip's file is the same state for espefuse --virt
+    assert_same(ours, espefuse_json("--virt", "--chip", "esp32", "--path-efuse-file", str(efuses)))
