@@ -172,3 +172,52 @@ def test_unknown_names_are_usage_errors_without_tracebacks(chip: Chip) -> None:
                  ("read-protect", "JTAG_DISABLE"), ("burn-bit", "BLOCK9", "1")):
         r = chip.esptk(*args, "--do-not-confirm")
         assert r.code in (1, 2) and "Traceback" not in r.err and r.err.strip(), args
+
+
+def test_do_not_confirm_also_works_before_the_command(chip: Chip) -> None:
+    r = chip.esptk("--do-not-confirm", "burn-efuse", "DISABLE_DL_CACHE", "1")  # espefuse's global option
+    assert r.code == 0, r.err
+    assert chip.value("DISABLE_DL_CACHE") is True
+
+
+def test_a_burn_cut_short_reports_what_was_and_was_not_programmed(chip: Chip, tmp_path: Path) -> None:
+    """The link dies after the key block was programmed, as the protection bits' cycle starts: the error
+    says which cycle took, which was cut and which was never tried."""
+    import pytest
+
+    from esptk.efuse import BurnFailed, BurnPlan, Snapshot
+    from esptk.plugins import make_plugin_manager
+    from esptk.session import connect
+
+    reg = make_plugin_manager()
+    s = connect(reg, port=chip.url, chip="esp32", use_stub=False)
+    support = reg.chip_hook(s.chip).esptk_efuse(chip=s.chip)
+    plan = BurnPlan(Snapshot.read(support, s.loader))
+    block, _rev, _rd, wr = support.key_block("BLOCK2")
+    plan.stage_block(block, KEY)
+    plan.stage(support.layout.field("WR_DIS"), 1 << 8)
+    plan.stage(support.layout.field("JTAG_DISABLE"), 1)
+
+    class CutAfterFirstCycle:
+        """The real loader, whose link is pulled after the first program cycle has completed."""
+
+        cycles = 0
+
+        def read_reg(self, addr: int) -> int:
+            return s.loader.read_reg(addr)
+
+        def write_reg(self, addr: int, value: int, mask: int = 0xFFFFFFFF, delay_us: int = 0) -> None:
+            if addr == 0x3FF5A0FC and value == 0x5A5A:  # the program op code starts a cycle
+                self.cycles += 1
+                if self.cycles == 3:  # after BLOCK2, and the key's protection bits (WR_DIS) in BLOCK0
+                    s.transport.close()
+            s.loader.write_reg(addr, value, mask, delay_us)
+
+    with pytest.raises(BurnFailed) as info:
+        plan.burn(CutAfterFirstCycle())
+    report = info.value.report
+    assert report.programmed == ["BLOCK2", "BLOCK0"] and report.interrupted == "BLOCK0 (postponed)"
+    assert report.pending == []
+    s2 = chip.summary()
+    assert s2["BLOCK2"]["value"] == hexline(KEY) and s2["JTAG_DISABLE"]["value"] is True
+    assert s2["WR_DIS"]["value"] == 0  # the cut cycle did not take: the summary shows it

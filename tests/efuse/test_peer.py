@@ -149,3 +149,27 @@ def test_espefuse_on_the_served_chip_and_esptk_agree(server: tuple[Server, Path]
     assert_same(ours, espefuse_json(*port))
     # the served chip's file is the same state for espefuse --virt
     assert_same(ours, espefuse_json("--virt", "--chip", "esp32", "--path-efuse-file", str(efuses)))
+
+
+def test_burn_key_digest_matches_espsecure_and_espefuse(chip: Chip, tmp_path: Path,
+                                                         cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=3072).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    key = tmp_path / "sb.pem"
+    key.write_bytes(pem)
+    subprocess.run([sys.executable, "-m", "espsecure", "digest-sbv2-public-key", "--keyfile", str(key), "--output",
+                    str(tmp_path / "digest.bin")], check=True, capture_output=True, timeout=120)
+    digest = (tmp_path / "digest.bin").read_bytes()
+    assert chip.esptk("burn-key-digest", str(key), "--do-not-confirm").code == 0
+    ours = chip.summary()
+    assert ours["BLOCK2"]["value"] == " ".join(f"{b:02x}" for b in digest) and ours["BLOCK2"]["writeable"] is False
+    other = Chip(tmp_path / "other.bin", cli, monkeypatch)
+    other.summary()
+    run_espefuse(*virt(other), "--do-not-confirm", "burn-key-digest", str(key))
+    assert_same(ours, other.summary())

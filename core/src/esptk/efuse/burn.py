@@ -20,13 +20,14 @@ from .state import Snapshot, parse_value
 class BurnReport:
     programmed: list[str] = field(default_factory=list)  #: program cycles done ("BLOCK3", "BLOCK0 (postponed)")
     pending: list[str] = field(default_factory=list)  #: cycles not attempted
+    interrupted: str | None = None  #: the cycle that failed part-way: it may or may not have taken
     ok: list[str] = field(default_factory=list)  #: fields read back with every requested bit
     failed: list[str] = field(default_factory=list)  #: fields that did not take
     unreadable: list[str] = field(default_factory=list)  #: read-protected: cannot be checked
 
-    def as_dict(self) -> dict[str, list[str]]:
-        return {"programmed": self.programmed, "not_programmed": self.pending, "verified": self.ok,
-                "failed": self.failed, "unverifiable": self.unreadable}
+    def as_dict(self) -> dict[str, list[str] | str | None]:
+        return {"programmed": self.programmed, "interrupted": self.interrupted, "not_programmed": self.pending,
+                "verified": self.ok, "failed": self.failed, "unverifiable": self.unreadable}
 
 
 class BurnFailed(EfuseError):
@@ -190,13 +191,17 @@ class BurnPlan:
         cycles = self.cycles()
         report.pending = [c[0] for c in cycles]
         for label, block, words in cycles:
+            report.pending.remove(label)
             try:
                 self.support.program(regs, block, words)
             except Exception as e:
-                raise BurnFailed(f"programming {label} failed: {e}", report,
-                                 hint="read the summary to see what the chip holds now") from e
+                report.interrupted = label
+                done = ", ".join(report.programmed) or "nothing"
+                raise BurnFailed(
+                    f"programming {label} failed ({e}); programmed before: {done}; not attempted: "
+                    f"{', '.join(report.pending) or 'nothing'}", report,
+                    hint=f"{label} may be partly burnt: read the summary, then burn what is missing") from e
             report.programmed.append(label)
-            report.pending.remove(label)
         after = Snapshot.read(self.support, regs)
         for s in self.staged.values():
             f = s.field
