@@ -173,3 +173,20 @@ def test_burn_key_digest_matches_espsecure_and_espefuse(chip: Chip, tmp_path: Pa
     other.summary()
     run_espefuse(*virt(other), "--do-not-confirm", "burn-key-digest", str(key))
     assert_same(ours, other.summary())
+
+
+def test_espefuse_three_four_burns_decode_on_the_served_chip(server: tuple[Server, Path], tmp_path: Path,
+                                                             chip: Chip) -> None:
+    """espefuse's 3/4 encoder and the virtual controller's decoder agree (no DEC_STATUS bits)."""
+    srv, _efuses = server
+    port = ("--port", srv.endpoint, "--chip", "esp32", "--before", "no-reset")
+    run_espefuse(*port, "--do-not-confirm", "burn-efuse", "CODING_SCHEME", "1")
+    key = tmp_path / "key24.bin"
+    key.write_bytes(bytes(range(0x30, 0x48)))
+    run_espefuse(*port, "--do-not-confirm", "burn-key", "BLOCK3", str(key), "--no-protect-key")
+    ours = chip._cli("-q", "-p", srv.endpoint, "--before", "no_reset", "efuse", "summary", "--format", "json")
+    fields = json.loads(ours.out)
+    assert fields["BLOCK3"]["value"] == " ".join(f"{b:02x}" for b in range(0x30, 0x48))
+    check = chip._cli("-q", "-p", srv.endpoint, "--before", "no_reset", "efuse", "check-error")
+    assert check.code == 0, check.err
+    assert_same(fields, espefuse_json(*port))
