@@ -221,3 +221,12 @@ def test_a_burn_cut_short_reports_what_was_and_was_not_programmed(chip: Chip, tm
     s2 = chip.summary()
     assert s2["BLOCK2"]["value"] == hexline(KEY) and s2["JTAG_DISABLE"]["value"] is True
     assert s2["WR_DIS"]["value"] == 0  # the cut cycle did not take: the summary shows it
+
+
+def test_block2_stays_readable_under_secure_boot_v2(chip: Chip) -> None:
+    assert chip.esptk("burn", "ABS_DONE_1", "1", "--do-not-confirm").code == 0
+    for name in ("BLOCK2", "SECURE_BOOT_KEY"):  # espefuse checks only the first spelling; esptk both
+        r = chip.esptk("read-protect", name, "--do-not-confirm")
+        assert r.code == 1 and "BLOCK2 must be readable" in r.err
+    assert chip.summary()["BLOCK2"]["readable"] is True
+    assert chip.esptk("read-protect", "BLOCK3", "--do-not-confirm").code == 0

@@ -212,6 +212,22 @@ class ESP32Efuse(EfuseSupport):
         for n in names:
             plan.stage(self.layout.field(n), 1)
 
+    def check_staged(self, plan: Any) -> list[str]:
+        """Secure Boot v2 verifies with the digest in BLOCK2: it must stay readable once ABS_DONE_1 is
+        (or is about to be) burnt. Checked however BLOCK2's read protection was asked for."""
+        snap = plan.snap
+
+        def after(name: str) -> int:
+            staged = plan.staged.get(name)
+            return snap.raw_of(name) | (staged.raw if staged else 0)
+
+        major = self.calculate(self.layout.field("WAFER_VERSION_MAJOR"), snap)
+        rd_block2 = 1 << (self.layout.block(2).rd_dis or 0)
+        if (major >= 3 and after("ABS_DONE_1") and not after("ABS_DONE_0") and after("RD_DIS") & rd_block2
+                and not snap.raw_of("RD_DIS") & rd_block2):
+            return ["Secure Boot V2 is on (ABS_DONE_1 = True), BLOCK2 must be readable, stop this operation!"]
+        return []
+
     def key_digest(self, snap: Snapshot, pem: bytes) -> tuple[Block, bytes]:
         """Secure Boot v2: SHA-256 of the RSA-3072 key's n, e, R^2 mod n and M' (SECURITY.md 5.5)."""
         if snap.scheme.name != "NONE":
