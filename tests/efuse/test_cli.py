@@ -230,3 +230,9 @@ def test_block2_stays_readable_under_secure_boot_v2(chip: Chip) -> None:
         assert r.code == 1 and "BLOCK2 must be readable" in r.err
     assert chip.summary()["BLOCK2"]["readable"] is True
     assert chip.esptk("read-protect", "BLOCK3", "--do-not-confirm").code == 0
+
+
+def test_burning_custom_mac_by_name_brings_its_crc_and_version(chip: Chip) -> None:
+    assert chip.esptk("burn", "CUSTOM_MAC", "48:63:92:15:72:16", "--do-not-confirm").code == 0
+    s = chip.summary()
+    assert s["CUSTOM_MAC"]["value"] == "48:63:92:15:72:16 (CRC 0x75 OK)" and s["MAC_VERSION"]["raw_value"] == "0x01"

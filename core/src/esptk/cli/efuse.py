@@ -226,19 +226,8 @@ def burn(ctx: typer.Context, pairs: Annotated[list[str], typer.Argument(help="NA
         plan = BurnPlan(snap, force=force_write_always)
         items = [(pairs[0], None)] if len(pairs) == 1 else list(zip(pairs[::2], pairs[1::2]))
         for name, value in items:
-            if snap.support.layout.field(name).kind == "mac" and value is not None and name != "MAC":
-                _stage_mac(plan, value)
-            else:
-                plan.stage_name(name, value)
+            plan.stage_name(name, value)
         burn_plan(ctx, s, plan, do_not_confirm, as_json)
-
-
-def _stage_mac(plan: BurnPlan, text: str) -> None:
-    try:
-        raw = plan.parse(plan.layout.field("CUSTOM_MAC"), text)
-        plan.support.stage_custom_mac(plan, raw.to_bytes(6, "little"))
-    except EfuseError as e:
-        plan.problems.append(e.message)
 
 
 @efuse_app.command("burn-custom-mac")
@@ -247,11 +236,8 @@ def burn_custom_mac(ctx: typer.Context, mac: str, do_not_confirm: ConfirmOpt = F
     """Burn a custom MAC address (with its CRC and version)."""
     with efuses(ctx) as (s, support, snap):
         plan = BurnPlan(snap, force=force_write_always)
-        f = support.layout.field("CUSTOM_MAC") if support.layout.find("CUSTOM_MAC") else None
-        if f is None:
-            raise EfuseError(f"{s.chip.description} has no custom MAC eFuse")
-        raw = plan.parse(f, mac)
-        support.stage_custom_mac(plan, raw.to_bytes(6, "little"))
+        support.stage_custom_mac(plan, mac)
+        plan.check()
         burn_plan(ctx, s, plan, do_not_confirm, as_json, {"custom_mac": mac.lower()})
         after = Snapshot.read(support, s.loader)
         console.info(support.custom_mac(after) or "")

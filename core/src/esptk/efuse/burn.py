@@ -87,7 +87,8 @@ class BurnPlan:
     def stage_name(self, name: str, text: str | None) -> None:
         f = self.layout.field(name)
         try:
-            self.stage(f, self.parse(f, text))
+            if not self.support.stage_special(self, f, text):
+                self.stage(f, self.parse(f, text))
         except EfuseError as e:
             self.problems.append(e.message)
 
@@ -114,16 +115,18 @@ class BurnPlan:
 
     # --- what will be programmed -------------------------------------------------------------
     def _bits(self, postponed: bool | None = None) -> dict[int, int]:
-        """Per block, the requested bits (fields and whole-block data); BLOCK0 split by postponement."""
-        out = dict(self.blocks)
+        """Per block, the requested bits (fields and whole-block data).
+
+        ``postponed=None``: everything; ``False``: all but the chip's postponed BLOCK0 fields;
+        ``True``: only those.
+        """
+        b0 = self.layout.blocks[0].index
+        out: dict[int, int] = {} if postponed else dict(self.blocks)
         for s in self.staged.values():
             f = s.field
-            if postponed is not None and f.block == self.layout.blocks[0].index and (
-                    (f.name in self.support.postponed) != postponed):
-                continue
-            out[f.block] = out.get(f.block, 0) | (s.raw << f.start)
-        if postponed:
-            return {b: v for b, v in out.items() if b == self.layout.blocks[0].index and b not in self.blocks}
+            late = f.block == b0 and f.name in self.support.postponed
+            if postponed is None or late == postponed:
+                out[f.block] = out.get(f.block, 0) | (s.raw << f.start)
         return out
 
     def check(self) -> None:

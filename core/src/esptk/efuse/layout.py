@@ -99,13 +99,11 @@ class CodingScheme:
 class Layout:
     """A chip's eFuse blocks and fields (in the order a summary lists them)."""
 
-    blocks: Sequence[Block]
+    blocks: Sequence[Block]  #: the first one holds the protection fields
     fields: Sequence[Field]
-    #: the register with coding-error bits (0 if the chip has none)
+    #: the fields whose bit n write-protects / read-protects what names ``wr_dis=n`` / ``rd_dis=n``
     wr_dis_field: str = "WR_DIS"
     rd_dis_field: str = "RD_DIS"
-    #: summary category names in display order (others follow alphabetically)
-    categories: Sequence[str] = ()
 
     def block(self, name: str | int) -> Block:
         for b in self.blocks:

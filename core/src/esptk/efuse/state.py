@@ -74,7 +74,13 @@ class EfuseSupport:
             raise EfuseError(f"{name} cannot hold a key")
         return b, False, False, True
 
-    def stage_custom_mac(self, plan: Any, mac: bytes) -> None:
+    def stage_special(self, plan: Any, f: Field, text: str | None) -> bool:
+        """Stage a burn of ``f`` that means more than its own bits (a custom MAC brings its CRC and
+        version); return False to let core stage the value as it is."""
+        return False
+
+    def stage_custom_mac(self, plan: Any, mac: str) -> None:
+        """Stage the burn of a custom MAC address given as text."""
         raise EfuseError("this chip has no custom MAC eFuse")
 
     def custom_mac(self, snap: Snapshot) -> str | None:

@@ -181,7 +181,14 @@ class ESP32Efuse(EfuseSupport):
             return self.layout.block(idx), rev, rd, True
         return super().key_block(name)
 
-    def stage_custom_mac(self, plan: Any, mac: bytes) -> None:
+    def stage_special(self, plan: Any, f: Field, text: str | None) -> bool:
+        if f.name == "CUSTOM_MAC" and text is not None:  # burning CUSTOM_MAC = burn-custom-mac
+            self.stage_custom_mac(plan, text)
+            return True
+        return False
+
+    def stage_custom_mac(self, plan: Any, text: str) -> None:
+        mac = parse_mac(text)
         snap = plan.snap
         version = snap.raw_of("MAC_VERSION")
         if version not in (0, 1) and not plan.force:
