@@ -193,3 +193,25 @@ def test_espefuse_three_four_burns_decode_on_the_served_chip(server: tuple[Serve
     check = chip._cli("-q", "-p", srv.endpoint, "--before", "no_reset", "efuse", "check-error")
     assert check.code == 0, check.err
     assert_same(fields, espefuse_json(*port))
+
+
+def test_special_value_classes_agree(chip: Chip) -> None:
+    """ADC two-point values, SPI pad GPIO numbers and secure-version bit counts read the same."""
+    r = chip.esptk("burn", "BLK3_PART_RESERVE", "1", "ADC1_TP_LOW", "0x41", "ADC1_TP_HIGH", "0x101",
+                   "ADC2_TP_LOW", "0x3", "ADC2_TP_HIGH", "0x1ff", "SPI_PAD_CONFIG_CLK", "33", "SPI_PAD_CONFIG_Q", "7",
+                   "--do-not-confirm")
+    assert r.code == 0, r.err
+    assert chip.esptk("burn", "SECURE_VERSION", "--do-not-confirm").code == 0  # the next unset bit
+    assert chip.esptk("burn", "SECURE_VERSION", "--do-not-confirm").code == 0
+    ours = chip.summary()
+    assert (ours["ADC1_TP_LOW"]["value"], ours["ADC1_TP_HIGH"]["value"]) == (26, 2245)
+    assert ours["SPI_PAD_CONFIG_CLK"]["value"] == 33 and ours["SECURE_VERSION"]["value"] == 3
+    assert assert_same(ours, espefuse_json(*virt(chip))) == 52
+    adc = chip.esptk("adc-info").out
+    assert "ADC1 Low reading  (150mV): 26" in adc and "ADC1 High reading (850mV): 2245" in adc
+    for command in ("adc-info", "get-custom-mac"):  # the read commands print the same lines
+        theirs_text = run_espefuse(*virt(chip), command).stdout
+        assert chip.esptk(command).out.splitlines() == theirs_text.split("command ===\n", 1)[1].splitlines()
+    assert chip.esptk("burn-custom-mac", "02:00:00:00:00:01", "--do-not-confirm").code == 0
+    theirs_text = run_espefuse(*virt(chip), "get-custom-mac").stdout
+    assert chip.esptk("get-custom-mac").out.splitlines() == theirs_text.split("command ===\n", 1)[1].splitlines()
