@@ -35,6 +35,12 @@ def assert_same(ours: dict[str, Any], theirs: dict[str, Any]) -> int:
     return len(theirs)
 
 
+def assert_same_text(chip: Chip) -> None:
+    """``esptk efuse summary`` prints espefuse's summary table line for line."""
+    theirs = run_espefuse(*virt(chip), "summary").stdout.split("command ===\n", 1)[1]
+    assert chip.esptk("summary").out.splitlines() == theirs.splitlines()
+
+
 def virt(chip: Chip) -> tuple[str, ...]:
     return ("--virt", "--chip", "esp32", "--path-efuse-file", str(chip.path))
 
@@ -58,6 +64,7 @@ def test_burns_by_esptk_read_back_by_espefuse(chip: Chip, tmp_path: Path) -> Non
         r = chip.esptk(*step, "--do-not-confirm")
         assert r.code == 0, (step, r.err)
         assert_same(chip.summary(), espefuse_json(*virt(chip)))
+        assert_same_text(chip)
     theirs = espefuse_json(*virt(chip))
     assert theirs["CUSTOM_MAC"]["value"] == "aa:cd:ef:11:22:33 (CRC 0x63 OK)"
     assert theirs["BLOCK1"]["readable"] is False and theirs["FLASH_CRYPT_CNT"]["writeable"] is False
@@ -110,6 +117,7 @@ def test_protected_and_three_four_refusals_agree(chip: Chip, tmp_path: Path) -> 
     assert chip.esptk("burn-block-data", "BLOCK3", str(data), "--do-not-confirm").code == 0
     before = chip.summary()
     assert_same(before, espefuse_json(*virt(chip)))
+    assert_same_text(chip)
     data.write_bytes(bytes([3]) + bytes(23))
     for ours, theirs in ((("burn", "JTAG_DISABLE", "1"), ("burn-efuse", "JTAG_DISABLE", "1")),
                          (("burn-block-data", "BLOCK3", str(data)), ("burn-block-data", "BLOCK3", str(data)))):
@@ -207,6 +215,7 @@ def test_special_value_classes_agree(chip: Chip) -> None:
     assert (ours["ADC1_TP_LOW"]["value"], ours["ADC1_TP_HIGH"]["value"]) == (26, 2245)
     assert ours["SPI_PAD_CONFIG_CLK"]["value"] == 33 and ours["SECURE_VERSION"]["value"] == 3
     assert assert_same(ours, espefuse_json(*virt(chip))) == 52
+    assert_same_text(chip)
     adc = chip.esptk("adc-info").out
     assert "ADC1 Low reading  (150mV): 26" in adc and "ADC1 High reading (850mV): 2245" in adc
     for command in ("adc-info", "get-custom-mac"):  # the read commands print the same lines

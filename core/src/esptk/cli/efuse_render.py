@@ -57,8 +57,8 @@ def _row(snap: Snapshot, f: Field) -> list[str]:
     text = snap.value(f)[1]
     raw = "" if f.kind in ("bytes", "mac") else f"({_bits(snap, f)})"
     sep = "\n  " if len(text) > 20 else ""
-    first = f"{head:<50} {desc[:50]:<50}{sep} = {text} {perms(snap, f)} {raw}".rstrip()
-    rest = [" " * 51 + desc[i:i + 50] for i in range(50, len(desc), 50)]
+    first = f"{head:<50} {desc[:50]:<50}{sep} = {text} {perms(snap, f)} {raw}"
+    rest = [" " * 51 + f"{desc[i:i + 50]:<50}" for i in range(50, len(desc), 50)]
     return [*first.split("\n"), *rest]
 
 
