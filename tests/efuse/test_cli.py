@@ -94,7 +94,7 @@ def test_hex_values_with_0x_are_numbers_without_are_bytes(chip: Chip) -> None:
     number = "0x00010203040506070809111111111111111111111111111111110000112233ff"
     r = chip.esptk("burn", "BLOCK1", number, "BLOCK2", number[2:], "--do-not-confirm")
     assert r.code == 0, r.err
-    dump = {line.split()[0]: line.split("read_regs: ")[1] for line in chip.esptk("dump").out.splitlines()}
+    dump = {line.split()[0]: line.split("dump: ")[1] for line in chip.esptk("dump").out.splitlines()}
     assert dump["BLOCK1"] == "112233ff 11110000 11111111 11111111 11111111 08091111 04050607 00010203"
     assert dump["BLOCK2"] == "03020100 07060504 11110908 11111111 11111111 11111111 00001111 ff332211"
 

@@ -36,9 +36,10 @@ def assert_same(ours: dict[str, Any], theirs: dict[str, Any]) -> int:
 
 
 def assert_same_text(chip: Chip) -> None:
-    """``esptk efuse summary`` prints espefuse's summary table line for line."""
-    theirs = run_espefuse(*virt(chip), "summary").stdout.split("command ===\n", 1)[1]
-    assert chip.esptk("summary").out.splitlines() == theirs.splitlines()
+    """``esptk efuse summary`` and ``dump`` print espefuse's text line for line."""
+    for command in (("summary",), ("dump",), ("dump", "--format", "joint")):
+        theirs = run_espefuse(*virt(chip), *command).stdout.split("command ===\n", 1)[1]
+        assert chip.esptk(*command).out.splitlines() == theirs.splitlines(), command
 
 
 def virt(chip: Chip) -> tuple[str, ...]:

@@ -155,24 +155,32 @@ def summary(ctx: typer.Context, names: Annotated[list[str] | None, typer.Argumen
 
 @efuse_app.command()
 def dump(ctx: typer.Context,
-         file_name: Annotated[str | None, typer.Option("--file-name", help="Write BLOCKn to FILE_NAME with n "
-                                                                           "added before the extension.")] = None,
+         fmt: Annotated[str, typer.Option("--format", help="default (words), split (one file per block) or "
+                                                          "joint (one file).")] = "default",
+         file_name: Annotated[str | None, typer.Option("--file-name", help="Output file (split: n is added "
+                                                                           "before the extension).")] = None,
          as_json: JsonOpt = False) -> None:
-    """Each block's words as the chip reads them."""
+    """Each block as the chip reads it: words, or its bytes in memory order."""
+    if fmt not in ("default", "split", "joint"):
+        raise typer.BadParameter(f"{fmt!r} is not default, split or joint", param_hint="--format")
     with efuses(ctx) as (s, support, snap):
         pass
-    if file_name:
+    blocks = support.layout.blocks
+    if fmt == "joint" and file_name:
+        write_atomic(file_name, b"".join(snap.data[b.index] for b in blocks))
+        console.info(f"Dumped all blocks -> {file_name}")
+    elif file_name:  # split, or default with a file: one file per block
         path = Path(file_name)
-        for b in support.layout.blocks:
+        for b in blocks:
             out = path.with_name(f"{path.stem}{b.index}{path.suffix}")
             write_atomic(str(out), snap.data[b.index])
             console.info(f"Dumped {b.name} -> {out}")
     if _json(ctx, as_json):
-        console.out_json({"chip": s.chip.name, "blocks": {support.layout.block(i).name: d.hex()
-                                                          for i, d in snap.data.items()},
+        console.out_json({"chip": s.chip.name, "blocks": {b.name: snap.data[b.index].hex() for b in blocks},
                           "coding_errors": snap.error_reg})
     elif not file_name:
-        for line in dump_lines(snap):
+        lines = dump_lines(snap) if fmt == "default" else [snap.data[b.index].hex() for b in blocks]
+        for line in lines:
             console.out(line)
 
 

@@ -72,8 +72,8 @@ def dump_lines(snap: Snapshot) -> list[str]:
     for b in snap.support.layout.blocks:
         data = snap.data[b.index]
         words = " ".join(f"{int.from_bytes(data[i:i + 4], 'little'):08x}" for i in range(0, len(data), 4))
-        alias = ", ".join(b.aliases)[:16]
-        out.append(f"{b.name:<15} ({alias:<16}) [{b.index:<2}] read_regs: {words}")
+        alias = " ".join(b.aliases)[:16]
+        out.append(f"{b.name:<15} ({alias:<16}) [{b.index:<2}] dump: {words}")
     if snap.error_reg:
         out.append(f"coding error register 0x{snap.error_reg:08x}")
     return out
