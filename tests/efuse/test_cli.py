@@ -236,3 +236,8 @@ def test_burning_custom_mac_by_name_brings_its_crc_and_version(chip: Chip) -> No
     assert chip.esptk("burn", "CUSTOM_MAC", "48:63:92:15:72:16", "--do-not-confirm").code == 0
     s = chip.summary()
     assert s["CUSTOM_MAC"]["value"] == "48:63:92:15:72:16 (CRC 0x75 OK)" and s["MAC_VERSION"]["raw_value"] == "0x01"
+
+
+def test_a_chip_without_efuse_support_says_so(chip: Chip) -> None:
+    r = chip._cli("-q", "-p", "sim://esp8266", "efuse", "summary")
+    assert r.code == 2 and "ESP8266 has no eFuse support" in r.err and "Traceback" not in r.err

@@ -78,7 +78,7 @@ def _json(ctx: typer.Context, as_json: bool) -> bool:
 
 
 def _confirm(ctx: typer.Context, plan: BurnPlan, no_confirm: bool, as_json: bool) -> None:
-    for name, block, old, new in plan.describe():
+    for name, block, old, new in plan.describe(state_of(ctx).verbose):
         console.info(f"  - {name} ({block}): {old} -> {new}")
     for note in plan.notes:
         console.info(note)
@@ -215,10 +215,16 @@ def check_error(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     names = [support.layout.block(i).name for i in sorted(snap.error_blocks)]
     if _json(ctx, as_json):
         console.out_json({"chip": s.chip.name, "error_register": snap.error_reg, "blocks": names})
+    else:
+        for name in names:
+            console.out(f"Error(s) in {name} [ERRORS:0 FAIL:True]")
+        if names:
+            console.out(f"coding error register 0x{snap.error_reg:08x}")
     if names:
         raise EfuseError(f"coding errors in {', '.join(names)} (register 0x{snap.error_reg:08x})",
                          hint="a block was written twice under a coding scheme that forbids it")
-    console.info("No errors detected.")
+    if not _json(ctx, as_json):
+        console.out("No errors detected.")
 
 
 # --- burning ---------------------------------------------------------------------------------
