@@ -25,13 +25,12 @@ class SecurityState:
     secure_boot: bool  #: any secure boot version is enabled
     secure_boot_v1: bool  #: secure boot v1: the bootloader region is protected
     crypt_config: int  #: the key tweak setting (FLASH_CRYPT_CONFIG on the ESP32)
-    key_valid: bool  #: a flash-encryption key is programmed (or unreadable, hence assumed)
 
     def as_dict(self) -> dict[str, Any]:
         return {"flash_encryption": self.flash_encryption,
                 "download_encrypt_disabled": self.download_encrypt_disabled,
                 "secure_boot": self.secure_boot, "secure_boot_v1": self.secure_boot_v1,
-                "crypt_config": self.crypt_config, "key_valid": self.key_valid}
+                "crypt_config": self.crypt_config}
 
 
 @dataclass
@@ -98,6 +97,10 @@ class SecurityScheme(Protocol):
     def decrypt_flash(self, key: bytes, address: int, data: bytes, crypt_config: int | None) -> Result: ...
 
     # --- the connected chip -------------------------------------------------------------------
-    def read_state(self, regs: RegisterAccess, revision: int) -> SecurityState:
+    def read_state(self, regs: RegisterAccess) -> SecurityState:
         """Read the eFuse words the flash-writing checks need."""
+        ...
+
+    def flash_key_valid(self, regs: RegisterAccess) -> bool:
+        """A flash-encryption key is programmed (or read-protected, hence assumed to be)."""
         ...

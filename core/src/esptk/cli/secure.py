@@ -11,12 +11,13 @@ import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
 
 from ..errors import SecurityError, UnsupportedChip, UsageError
 from ..fileio import parse_int, read_file, write_atomic
 from . import console
 from .connect import state_of
+from .multi import SpreadCommand
 
 if TYPE_CHECKING:
     from ..security import Result, SecurityScheme
@@ -34,45 +35,6 @@ class SecureGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, cmd, rest = super().resolve_command(ctx, args)
         return (cmd.name if cmd else name), cmd, rest
-
-
-class SpreadCommand(TyperCommand):
-    """``-k A B C`` means ``-k A -k B -k C`` (espsecure's form) for options that take several values.
-
-    Unlike espsecure, a lone DATAFILE swallowed that way is given back: ``-k KEY DATA`` works.
-    """
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        opts = [p for p in self.params if p.param_type_name == "option"]
-        takes_value = {o for p in opts if not getattr(p, "is_flag", False) for o in p.opts}
-        multi = {o for p in opts if p.multiple for o in p.opts}
-        out: list[str] = []
-        swallowed: list[int] = []
-        positional = 0
-        i = 0
-        while i < len(args):
-            a = args[i]
-            if a == "--":
-                positional += len(args) - i - 1
-                out += args[i:]
-                break
-            if a in takes_value and i + 1 < len(args):
-                out += [a, args[i + 1]]
-                i += 2
-                while a in multi and i < len(args) and not args[i].startswith("-"):
-                    swallowed.append(len(out))
-                    out += [a, args[i]]
-                    i += 1
-                continue
-            positional += not a.startswith("-") or a == "-"
-            out.append(a)
-            i += 1
-        if not positional and swallowed:
-            j = swallowed[-1]
-            value = out[j + 1]
-            del out[j : j + 2]
-            out.append(value)
-        return super().parse_args(ctx, out)
 
 
 secure_app = typer.Typer(

@@ -9,7 +9,7 @@ from esptk.errors import SecurityError
 from esptk.security import Result, SecurityState
 
 from . import flash_crypt, secure_keys, secure_v1, secure_v2
-from .spec import EFUSE_BASE
+from .spec import EFUSE_BASE, ESP32
 
 if TYPE_CHECKING:
     from esptk.chip import RegisterAccess
@@ -55,7 +55,6 @@ class ESP32Security:
     # --- secure boot ------------------------------------------------------------------------------
     def digest_bootloader(self, key: bytes, image: bytes, iv: bytes | None) -> Result:
         from .image import read_image
-        from .spec import ESP32
 
         read_image(ESP32(), image)  # an ImageError for anything that is not an ESP32 image
         return secure_v1.digest_bootloader(key, image, iv)
@@ -99,18 +98,22 @@ class ESP32Security:
         return Result(flash_crypt.decrypt(key, address, data, conf), notes)
 
     # --- the connected chip ---------------------------------------------------------------------------
-    def read_state(self, regs: RegisterAccess, revision: int) -> SecurityState:
+    def read_state(self, regs: RegisterAccess) -> SecurityState:
         w0 = regs.read_reg(EFUSE_BASE)
         w5 = regs.read_reg(EFUSE_BASE + 0x14)
         w6 = regs.read_reg(EFUSE_BASE + 0x18)
         abs_done_0, abs_done_1 = bool(w6 >> 4 & 1), bool(w6 >> 5 & 1)
-        config_hidden = bool(w0 >> 19 & 1)  # RD_DIS bit 3 hides FLASH_CRYPT_CONFIG
-        key_hidden = bool(w0 >> 16 & 1)  # RD_DIS bit 0 hides BLOCK1: assume a key is there
+        v2 = abs_done_1 and not abs_done_0 and ESP32().revision(regs) >= 300  # v2 exists from v3.0
+        config_hidden = bool(w0 >> 19 & 1)  # RD_DIS bit 3 hides FLASH_CRYPT_CONFIG: assume 0xF
         return SecurityState(
             flash_encryption=bin(w0 >> 20 & 0x7F).count("1") % 2 == 1,
             download_encrypt_disabled=bool(w6 >> 7 & 1),
-            secure_boot=abs_done_0 or (revision >= 300 and abs_done_1),
+            secure_boot=abs_done_0 or v2,
             secure_boot_v1=abs_done_0,
             crypt_config=0xF if config_hidden else w5 >> 28 & 0xF,
-            key_valid=key_hidden or any(regs.read_reg(a) for a in BLOCK1_WORDS),
         )
+
+    def flash_key_valid(self, regs: RegisterAccess) -> bool:
+        if regs.read_reg(EFUSE_BASE) >> 16 & 1:  # RD_DIS bit 0 hides BLOCK1: assume a key is there
+            return True
+        return any(regs.read_reg(a) for a in BLOCK1_WORDS)

@@ -46,6 +46,7 @@ def digest_bootloader(key: bytes, image: bytes, iv: bytes | None) -> Result:
         image = image[: len(image) - len(image) % PAD]  # the ROM does not read the appended SHA-256
     image += b"\xff" * (-len(image) % PAD)
     plain = iv + image
+    plain = plain[: len(plain) - len(plain) % 16]  # an IV of odd length: a last partial block is not digested
     flipped = b"".join(plain[i : i + 16][::-1] for i in range(0, len(plain), 16))
     enc = Cipher(algorithms.AES(_aes_key(key)), modes.ECB()).encryptor()
     cipher = enc.update(flipped) + enc.finalize()
