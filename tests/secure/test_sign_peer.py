@@ -70,11 +70,13 @@ def test_v1_signatures_are_byte_identical_and_cross_verify(tmp_path: Path, cli, 
     (tmp_path / "data.bin").write_bytes(data)
     _esptk(cli, "sign-data", "--version", "1", "--keyfile", key, "--output", tmp_path / "mine.bin",
            tmp_path / "data.bin")
-    _peer_ok("sign-data", "--version", "1", "--keyfile", key, "--output", tmp_path / "theirs.bin", tmp_path / "data.bin")
+    _peer_ok("sign-data", "--version", "1", "--keyfile", key, "--output", tmp_path / "theirs.bin",
+             tmp_path / "data.bin")
     mine = (tmp_path / "mine.bin").read_bytes()
     assert mine == (tmp_path / "theirs.bin").read_bytes()
     assert mine[: len(data)] == data and len(mine) == len(data) + 68
-    assert "Signature is valid" in _peer_ok("verify-signature", "--version", "1", "--keyfile", key, tmp_path / "mine.bin")
+    assert "Signature is valid" in _peer_ok("verify-signature", "--version", "1", "--keyfile", key,
+                                            tmp_path / "mine.bin")
     _esptk(cli, "verify-signature", "--version", "1", "--keyfile", key, tmp_path / "theirs.bin")
 
 
@@ -145,14 +147,16 @@ def _info_digests(text: str) -> list[str]:
 def test_v2_each_tool_verifies_the_others_signature(tmp_path: Path, cli, rsa_keys: list[Path], size: int) -> None:
     data = bytes((i * 13) & 0xFF for i in range(size))
     (tmp_path / "d.bin").write_bytes(data)
-    _esptk(cli, "sign-data", "--version", "2", "--keyfile", rsa_keys[0], "-o", tmp_path / "mine.bin", tmp_path / "d.bin")
+    _esptk(cli, "sign-data", "--version", "2", "--keyfile", rsa_keys[0], "-o", tmp_path / "mine.bin",
+           tmp_path / "d.bin")
     _peer_ok("sign-data", "--version", "2", "--keyfile", rsa_keys[0], "-o", tmp_path / "theirs.bin", tmp_path / "d.bin")
     mine, theirs = (tmp_path / "mine.bin").read_bytes(), (tmp_path / "theirs.bin").read_bytes()
     assert len(mine) == len(theirs) and len(mine) % 4096 == 0
     # RSA-PSS has a random salt: everything but the 384 signature bytes and the CRC is identical
     sig_at = len(mine) - 4096 + 812
     assert mine[:sig_at] == theirs[:sig_at] and mine[sig_at + 388 :] == theirs[sig_at + 388 :]
-    assert "verification successful" in _peer_ok("verify-signature", "-v", "2", "-k", rsa_keys[0], tmp_path / "mine.bin")
+    assert "verification successful" in _peer_ok("verify-signature", "-v", "2", "-k", rsa_keys[0],
+                                                 tmp_path / "mine.bin")
     _esptk(cli, "verify-signature", "-v", "2", "-k", rsa_keys[0], tmp_path / "theirs.bin")
     for other in (tmp_path / "mine.bin", tmp_path / "theirs.bin"):
         r = cli("secure", "verify-signature", "-v", "2", "-k", str(rsa_keys[1]), str(other))
