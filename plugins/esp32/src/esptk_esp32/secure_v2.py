@@ -133,6 +133,8 @@ def sign(data: bytes, signing_keys: Sequence[bytes], pub_keys: Sequence[bytes], 
     sector = b"".join(old + new)
     sector += b"\xff" * (SECTOR - len(sector))
     total = len(old) + len(new)
+    if total > 1:
+        notes.append("the ESP32 (v3.0 and later) checks only the first signature block")
     notes.append(f"Signed {len(content)} bytes of data; the signature sector now has {total} signature block(s)")
     return Result(content + sector, notes, {"signed_bytes": len(content), "signature_blocks": total,
                                             "image_digest": digest.hex()})
