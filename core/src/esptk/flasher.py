@@ -43,6 +43,7 @@ class Region:
     address: int
     data: bytes
     name: str = ""
+    encrypt: bool = False  #: write through the chip's flash-encryption engine (stub only)
 
 
 @dataclass
@@ -143,10 +144,13 @@ def write_region(s: Session, region: Region, compress: bool | None = None) -> Re
     for attempt in range(REGION_ATTEMPTS):
         try:
             if packed is not None:
-                _send_compressed(s, addr, data, packed)
+                _send_compressed(s, addr, data, packed, region.encrypt)
             else:
-                _send_plain(s, addr, data)
-            verified, how = _verify_written(s, addr, data, digest)
+                _send_plain(s, addr, data, region.encrypt)
+            if region.encrypt:  # the flash holds ciphertext: nothing to compare without the key
+                verified, how = False, "encrypted by the chip (the flash holds ciphertext)"
+            else:
+                verified, how = _verify_written(s, addr, data, digest)
             break
         except (CommandTimeout, CommandFailed, VerifyError) as e:
             if isinstance(e, UnsupportedCommand):
@@ -186,14 +190,19 @@ def _block(s: Session, opcode: int, block: bytes, seq: int, timeout: float) -> N
             s.loader.flush_input()
 
 
-def _send_plain(s: Session, addr: int, data: bytes) -> None:
+def _begin(words: tuple[int, int, int, int], encrypt: bool) -> bytes:
+    """FLASH_BEGIN / FLASH_DEFL_BEGIN payload; the 20-byte form asks the stub to encrypt."""
+    return struct.pack("<IIII", *words) + (struct.pack("<I", 1) if encrypt else b"")
+
+
+def _send_plain(s: Session, addr: int, data: bytes, encrypt: bool = False) -> None:
     fp, ld = s.flash, s.loader
     bs = fp.write_block_size
     blocks = (len(data) + bs - 1) // bs
     erase = fp.erase_size(addr, len(data))
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
-    ld.command(op.FLASH_BEGIN, struct.pack("<IIII", erase, blocks, bs, addr), timeout=timeout)
+    ld.command(op.FLASH_BEGIN, _begin((erase, blocks, bs, addr), encrypt), timeout=timeout)
     for seq in range(blocks):
         block = data[seq * bs : (seq + 1) * bs]
         block += b"\xff" * (bs - len(block))
@@ -203,13 +212,13 @@ def _send_plain(s: Session, addr: int, data: bytes) -> None:
         ld.command(op.FLASH_END, struct.pack("<I", 1))
 
 
-def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes) -> None:
+def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes, encrypt: bool = False) -> None:
     fp, ld = s.flash, s.loader
     bs = fp.write_block_size
     blocks = (len(packed) + bs - 1) // bs
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
-    ld.command(op.FLASH_DEFL_BEGIN, struct.pack("<IIII", fp.defl_begin_size(len(data)), blocks, bs, addr),
+    ld.command(op.FLASH_DEFL_BEGIN, _begin((fp.defl_begin_size(len(data)), blocks, bs, addr), encrypt),
                timeout=timeout)
     inflater = zlib.decompressobj()
     done = 0
