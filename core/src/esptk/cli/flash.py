@@ -47,24 +47,9 @@ def parse_pairs(args: list[str]) -> list[Region]:
 
 
 def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -> list[Region]:
-    if (mode, freq, size) == ("keep", "keep", "keep"):
-        return regions
-    from ..image.patch import patch_flash_params
+    from ..flasher import patch_regions
 
-    if size == "detect":
-        from ..flasher import prepare
-
-        size = size_name(prepare(s))
-    out = []
-    for r in regions:
-        if r.address != s.chip.bootloader_offset:
-            out.append(r)
-            continue
-        data, warnings = patch_flash_params(s.registry, s.chip, r.data, r.address, mode, freq, size)
-        for w in warnings:
-            s.progress.warn(w)
-        out.append(type(r)(r.address, data, r.name))
-    return out
+    return patch_regions(s, regions, mode, freq, size)
 
 
 def _flash_size(s: Session, size: str) -> int | None:
@@ -81,9 +66,15 @@ def write_flash_cmd(
     compress: Annotated[bool, typer.Option("--compress", "-z", help="Compress (default with the stub).")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", "-u", help="Do not compress.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
+    no_skip: Annotated[bool, typer.Option(
+        "--no-skip", help="Write every sector, even those the flash already holds (found by the chip's MD5).",
+    )] = False,
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
-    """Write files to flash, each at its address, and verify each region (MD5 or read-back)."""
+    """Write files to flash, each at its address, and verify each region (MD5 or read-back).
+
+    Sectors whose content is already right are not written again (the chip hashes its flash), so a
+    rewrite after a small change, or after an interrupted write, sends only what differs."""
     from ..flasher import verify_flash, write_flash
 
     if compress and no_compress:
@@ -92,7 +83,7 @@ def write_flash_cmd(
     with session(ctx, no_progress=no_progress) as s:
         regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
         results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
-                              erase_all=erase_all, flash_size=_flash_size(s, flash_size))
+                              erase_all=erase_all, flash_size=_flash_size(s, flash_size), skip=not no_skip)
         checked = verify_flash(s, regions) if verify else []
     bad = [c for c in checked if not c["ok"]]
     if bad:
