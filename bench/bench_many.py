@@ -51,7 +51,8 @@ def run(n: int, image: Path, work: Path, baud: int, latency_ms: float) -> tuple[
             cmd += ["--port", url]
         cmd += ["0x10000", str(image)]
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, "NO_COLOR": "1"})
         _pid, status, usage = os.wait4(p.pid, 0)
         wall = time.monotonic() - t0
         return wall, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
