@@ -54,24 +54,9 @@ def parse_pairs(args: list[str]) -> list[Region]:
 
 
 def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -> list[Region]:
-    if (mode, freq, size) == ("keep", "keep", "keep"):
-        return regions
-    from ..image.patch import patch_flash_params
+    from ..flasher import patch_regions
 
-    if size == "detect":
-        from ..flasher import prepare
-
-        size = size_name(prepare(s))
-    out = []
-    for r in regions:
-        if r.address != s.chip.bootloader_offset:
-            out.append(r)
-            continue
-        data, warnings = patch_flash_params(s.registry, s.chip, r.data, r.address, mode, freq, size)
-        for w in warnings:
-            s.progress.warn(w)
-        out.append(replace(r, data=data))
-    return out
+    return patch_regions(s, regions, mode, freq, size)
 
 
 def _flash_size(s: Session, size: str) -> int | None:
@@ -88,6 +73,9 @@ def write_flash_cmd(
     compress: Annotated[bool, typer.Option("--compress", "-z", help="Compress (default with the stub).")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", "-u", help="Do not compress.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
+    no_skip: Annotated[bool, typer.Option(
+        "--no-skip", help="Write every sector, even those the flash already holds (found by the chip's MD5).",
+    )] = False,
     no_progress: NoProgress = False, as_json: JsonOpt = False,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Write every file through the chip's flash "
                                           "encryption (stub only).")] = False,
@@ -97,7 +85,10 @@ def write_flash_cmd(
         "--ignore-flash-enc-efuse", help="Write encrypted even if the eFuse key or settings look wrong.")] = False,
     force: Force = False,
 ) -> None:
-    """Write files to flash, each at its address, and verify each region (MD5 or read-back)."""
+    """Write files to flash, each at its address, and verify each region (MD5 or read-back).
+
+    Sectors whose content is already right are not written again (the chip hashes its flash), so a
+    rewrite after a small change, or after an interrupted write, sends only what differs."""
     from ..flasher import verify_flash, write_flash
     from ..security_checks import check_erase, check_write, exclusive
 
@@ -118,7 +109,7 @@ def write_flash_cmd(
         elif (flash_mode, flash_freq, flash_size) != ("keep", "keep", "keep"):
             console.warn("secure boot is on: the flash settings in the image headers are left as they are")
         results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
-                              erase_all=erase_all, flash_size=_flash_size(s, flash_size))
+                              erase_all=erase_all, flash_size=_flash_size(s, flash_size), skip=not no_skip)
         checked = verify_flash(s, [r for r in regions if not r.encrypt]) if verify else []
     bad = [c for c in checked if not c["ok"]]
     if bad:
