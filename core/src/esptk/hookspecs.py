@@ -18,7 +18,8 @@ registered ``chip``, plugins that register no chip (extensions) and core's built
 Types used here: :class:`esptk.chip.ChipSpec`, :class:`esptk.chip.KnownChip`,
 :class:`esptk.transport.Transport` and :class:`~esptk.transport.Capability`,
 :class:`esptk.reset.ResetSequence`, :class:`esptk.stub.StubImage`,
-:class:`esptk.flashproto.FlashProtocol`, :mod:`esptk.image` types, :class:`esptk.simchip.SimChip`.
+:class:`esptk.flashproto.FlashProtocol`, :mod:`esptk.image` types, :class:`esptk.simchip.SimChip`,
+:class:`esptk.security.SecurityScheme`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .image.elf import ElfFile
     from .image.model import ImageFile, ImageInfo, ImageSettings
     from .reset import ResetSequence
+    from .security import SecurityScheme
     from .simchip import SimChip
     from .stub import StubImage
     from .transport import Capability, Transport
@@ -156,7 +158,7 @@ def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
 
 
 # ============================================================================================
-# Security capabilities (firstresult, chip-bound).
+# Security capabilities (firstresult, chip-bound): eFuses, secure boot and flash encryption.
 # ============================================================================================
 
 
@@ -167,6 +169,17 @@ def esptk_efuse(chip: ChipSpec) -> EfuseSupport | None:
 
     Chip-bound, stops at first non-None result. The ``esptk efuse`` commands are generic: they work
     on every chip whose plugin answers.
+    """
+
+
+@hookspec(firstresult=True)
+def esptk_security(chip: ChipSpec) -> SecurityScheme | None:
+    """``chip``'s secure boot and flash encryption schemes, or ``None`` (no such features).
+
+    Chip-bound, stops at first non-None result. The returned :class:`~esptk.security.SecurityScheme` signs,
+    verifies, digests and encrypts (``esptk secure``) and reads the eFuse facts that ``write-flash``
+    checks (refusing plaintext writes under flash encryption, protecting a secure-boot bootloader).
+    A chip without such features simply does not answer.
     """
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from esptk.efuse import EfuseSupport
     from esptk.image.elf import ElfFile
     from esptk.image.model import ImageFile, ImageInfo, ImageSettings
+    from esptk.security import SecurityScheme
     from esptk.simchip import SimChip
 
 CHIP = ESP32()
@@ -87,3 +88,13 @@ def esptk_efuse(chip: ChipSpec) -> EfuseSupport:
     from .efuse import ESP32Efuse
 
     return ESP32Efuse()
+
+
+# --- secure boot and flash encryption (esptk_security) -----------------------------------------
+
+
+@hookimpl
+def esptk_security(chip: ChipSpec) -> SecurityScheme | None:
+    from .secure import ESP32Security
+
+    return ESP32Security()
