@@ -63,7 +63,9 @@ class Host:
         return out
 
     def one(self, opcode: int, payload: bytes = b"", chk: int = 0) -> Reply:
-        replies = self.send(opcode, payload, chk)
+        """The single reply to one command (with the timing model: what came within twice the line time + 0.1 s)."""
+        dt = 0.1 + 20 * (len(payload) + 16) / self.vc.host_baud if self.vc.timing.enabled else 0.0
+        replies = self.send(opcode, payload, chk, dt=dt)
         assert len(replies) == 1, replies
         return replies[0]
 
