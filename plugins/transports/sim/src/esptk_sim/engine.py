@@ -70,7 +70,7 @@ class VirtualChip:
         self.loader = "rom"  #: what runs: rom | esptk-stub | esptool-stub | program | app | exception
         self.log: list[str] = []  #: notable events (unknown programs, exceptions), oldest first
         self.on_log: Callable[[str], None] | None = None
-        self.ram_segments: dict[int, bytearray] = {}  #: loaded by MEM_DATA since the last MEM_END
+        self.ram_segments: dict[int, bytearray] = {}  #: loaded by MEM_DATA since the last reset or jump
         self.attached = False
         self.flash_limit: int | None = None
         self.last_value = INITIAL_JUNK
@@ -279,7 +279,7 @@ class VirtualChip:
         """MEM_END jumps to ``entry``: a known flasher stub greets, any other program is not a loader.
 
         Programs are named by :func:`esptk.simchip.program_digest` of the segments loaded since the
-        previous MEM_END; the chip plugin lists the flasher stubs (contract B).
+        last reset or program start; the chip plugin lists the flasher stubs (contract B).
         """
         digest = program_digest((a, bytes(d)) for a, d in self.ram_segments.items())
         self.ram_segments = {}
