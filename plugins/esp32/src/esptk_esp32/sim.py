@@ -2,7 +2,8 @@
 
 The modelled part is an ESP32-D0WD-V3 (revision v3.0) with a 40 MHz crystal.
 
-Memory map: every region of PROTOCOL.md 6.2.8, plus the peripheral space 0x3FF00000-0x3FF7FFFF
+Memory map: every region of PROTOCOL.md 6.2.8 (but PADDING, a notion of image files, not memory),
+plus the peripheral space 0x3FF00000-0x3FF7FFFF
 and its AHB view at 0x60000000-0x6003FFFF (PROTOCOL.md 14). RAM reads back what was written;
 mask ROM, the flash/PSRAM cache windows (the ROM loader sets up no cache: UNCERTAIN what they
 return, modelled as reading 0) and holes inside those ranges read 0 and ignore writes; peripheral

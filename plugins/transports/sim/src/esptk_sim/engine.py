@@ -203,17 +203,16 @@ class VirtualChip:
         try:
             self.handler.handle(Request(op, payload, chk), start)  # type: ignore[attr-defined]
         except BusFault as e:
-            self.exception(e, start)
+            self.exception(e)
 
-    def exception(self, fault: BusFault, at: float) -> None:
+    def exception(self, fault: BusFault) -> None:
         """A load/store exception in the loader: it stops answering until the next reset.
 
         PROTOCOL.md section 14 (UNCERTAIN there, chosen here): where no memory or device answers,
         the CPU most likely takes an exception and the loader falls silent until reset.
         """
         self.note(f"{self.loader}: {fault}: the CPU takes an exception; silent until reset")
-        self.state, self.loader = "hung", "exception"
-        self.out = deque(c for c in self.out if c[0] <= at)
+        self.state, self.loader = "hung", "exception"  # replies already queued still leave the UART
 
     def note(self, text: str) -> None:
         """One line on the virtual chip's log."""
