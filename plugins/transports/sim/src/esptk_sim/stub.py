@@ -240,6 +240,9 @@ class StubLoader:
 
     def do_sector_md5(self, req: Request, at: float) -> None:
         """esptk's stub only: the MD5 of each of ``count`` sectors from ``offset``, 16 bytes each."""
+        if self.vc.loader != "esptk-stub":  # esptool's stubs do not know the opcode
+            self.reply(op.SECTOR_MD5, at, INVALID_CMD)
+            return
         offset, count = struct.unpack("<II", req.payload)
         if offset % SECTOR or not 0 < count <= MAX_SECTORS:
             self.reply(op.SECTOR_MD5, at, BAD_LEN)
