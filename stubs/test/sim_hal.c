@@ -2,6 +2,7 @@
  * (erase sets 0xFF, programming ANDs bits, unaligned access is refused). Test builds only. */
 #include "hal.h"
 #include "semihost.h"
+#include "util.h"
 
 /* Clear of the ESP8266 peripheral addresses (0x600000xx..) a host may poke with READ/WRITE_REG. */
 #define FAKE_FLASH ((volatile uint32_t *)0x64000000)
@@ -18,8 +19,30 @@ const uint32_t hal_chip_id = 0x8266;
 #define CHIP_MAGIC 0xFFF0C101u
 #endif
 
-static uint8_t rx_buf[4096];
-static uint32_t rx_len, rx_pos;
+/* The test controls these through WRITE_REG / READ_REG (addresses from the ELF's symbols). */
+/* Fake UART: with sim_cycles_per_byte set, bytes from stdin reach the 128-byte RX FIFO at that
+ * rate (CCOUNT cycles per byte) while the host has some queued, as on a busy serial line; the
+ * most the FIFO ever held and the bytes that overflowed it are recorded. */
+volatile uint32_t sim_cycles_per_byte;
+volatile uint32_t sim_fifo_max;
+volatile uint32_t sim_fifo_overflows;
+/* Fake NOR timing: CCOUNT cycles a started page program / sector erase / block erase stays busy. */
+volatile uint32_t sim_program_cycles;
+volatile uint32_t sim_erase_cycles;
+/* Fake NOR fault: programs into [sim_fail_start, sim_fail_end) leave the flash unchanged. */
+volatile uint32_t sim_fail_start, sim_fail_end;
+/* Event log: (kind, value, ccount) triples. 'R' bytes received so far by the stub, 'P' end
+ * address of a program when it completes, 'T' replies/frames sent so far. */
+#define LOG_MAX 8192
+volatile uint32_t sim_log_len;
+#define sim_log ((volatile uint32_t *)0x65000000) /* sysram: read it with READ_REG */
+
+#define FIFO_SIZE 128
+#define RX_BUF_SIZE 32768u
+#define rx_buf ((uint8_t *)0x65100000) /* sysram */
+static uint32_t rx_len, rx_pos, rx_arrived;
+static uint32_t line_credit, line_last;
+static uint32_t rx_total, tx_frames;
 static uint8_t tx_buf[4096];
 static uint32_t tx_len;
 /* Readable with READ_REG so tests can see what CHANGE_BAUDRATE and SPI_ATTACH did. */
@@ -29,6 +52,24 @@ volatile uint32_t sim_attach = 0xFFFFFFFFu;
 /* Where a host reads the chip's detection value (esptk ChipSpec.magic_reg). */
 #define MAGIC_REG (*(volatile uint32_t *)0x40001000)
 
+static inline uint32_t ccount(void)
+{
+    uint32_t c;
+    __asm__ volatile("rsr %0, ccount" : "=a"(c));
+    return c;
+}
+
+static void log_event(uint32_t kind, uint32_t value)
+{
+    uint32_t i = sim_log_len;
+    if (i >= LOG_MAX)
+        return;
+    sim_log[i * 3] = kind;
+    sim_log[i * 3 + 1] = value;
+    sim_log[i * 3 + 2] = ccount();
+    sim_log_len = i + 1;
+}
+
 void hal_init(void)
 {
     MAGIC_REG = CHIP_MAGIC;
@@ -36,16 +77,71 @@ void hal_init(void)
         FAKE_FLASH[i] = 0xFFFFFFFFu;
 }
 
-uint8_t hal_uart_getc(void)
+/* Take whatever stdin has into rx_buf; wait for it when `wait`. */
+static void stdin_pull(int wait)
 {
+    static const uint32_t zero_tv[2] = {0, 0};
     if (rx_pos == rx_len) {
-        int32_t n = sim_read(0, rx_buf, sizeof rx_buf);
-        if (n <= 0)
-            sim_exit(0); /* the host closed the line */
-        rx_len = (uint32_t)n;
+        rx_pos = rx_len = rx_arrived = 0;
+    } else if (rx_pos > RX_BUF_SIZE / 2) {
+        for (uint32_t i = rx_pos; i < rx_len; i++)
+            rx_buf[i - rx_pos] = rx_buf[i];
+        rx_len -= rx_pos;
+        rx_arrived -= rx_pos;
         rx_pos = 0;
     }
+    if (rx_len == RX_BUF_SIZE || sim_select_read(0, wait ? 0 : zero_tv) <= 0)
+        return;
+    int32_t n = sim_read(0, rx_buf + rx_len, RX_BUF_SIZE - rx_len);
+    if (n <= 0)
+        sim_exit(0); /* the host closed the line */
+    rx_len += (uint32_t)n;
+}
+
+uint32_t hal_uart_rx_ready(void)
+{
+    uint32_t now = ccount();
+    if (rx_arrived == rx_len) {
+        line_credit = 0; /* nothing queued: the line is idle */
+        line_last = now;
+    }
+    stdin_pull(0);
+    if (!sim_cycles_per_byte) {
+        rx_arrived = rx_len;
+    } else {
+        uint32_t rem;
+        line_credit += now - line_last;
+        line_last = now;
+        uint32_t n = udiv32(line_credit, sim_cycles_per_byte, &rem);
+        if (n >= rx_len - rx_arrived) {
+            n = rx_len - rx_arrived;
+            rem = 0;
+        }
+        rx_arrived += n;
+        line_credit = rem;
+    }
+    uint32_t fifo = rx_arrived - rx_pos;
+    if (fifo > sim_fifo_max)
+        sim_fifo_max = fifo;
+    if (fifo > FIFO_SIZE) {
+        sim_fifo_overflows += fifo - FIFO_SIZE; /* silicon would have dropped these */
+        fifo = FIFO_SIZE;
+    }
+    return fifo;
+}
+
+uint8_t hal_uart_rx_byte(void)
+{
+    rx_total++;
+    if (rx_pos + 1 == rx_arrived || !(rx_total & 255))
+        log_event('R', rx_total);
     return rx_buf[rx_pos++];
+}
+
+void hal_uart_idle(void)
+{
+    if (rx_pos == rx_len)
+        stdin_pull(1);
 }
 
 void hal_uart_push(void)
@@ -53,6 +149,7 @@ void hal_uart_push(void)
     if (tx_len)
         sim_write_all(1, tx_buf, tx_len);
     tx_len = 0;
+    log_event('T', ++tx_frames);
 }
 
 void hal_uart_write(const uint8_t *p, uint32_t n)
@@ -89,37 +186,73 @@ int hal_flash_read(uint32_t addr, uint32_t *dst, uint32_t len)
     return 0;
 }
 
-int hal_flash_write(uint32_t addr, const uint32_t *src, uint32_t len)
+/* The operation in progress: it takes effect when its busy time is over. */
+static struct {
+    uint32_t kind; /* 0 none, 'P' program, 'E' erase */
+    uint32_t addr, len, start, cycles;
+    uint32_t data[FLASH_PROGRAM_CHUNK / 4];
+} op;
+
+static void op_complete(void)
 {
-    if (!flash_range_ok(addr, len) || ((uintptr_t)src & 3))
+    if (op.kind == 'P') {
+        int fail = op.addr < sim_fail_end && op.addr + op.len > sim_fail_start;
+        for (uint32_t i = 0; i < op.len / 4 && !fail; i++)
+            FAKE_FLASH[op.addr / 4 + i] &= op.data[i];
+        log_event('P', op.addr + op.len);
+    } else if (op.kind == 'E') {
+        for (uint32_t i = 0; i < op.len / 4; i++)
+            FAKE_FLASH[op.addr / 4 + i] = 0xFFFFFFFFu;
+    }
+    op.kind = 0;
+}
+
+int hal_flash_busy(void)
+{
+    if (op.kind && ccount() - op.start < op.cycles)
         return 1;
-    for (uint32_t i = 0; i < len / 4; i++)
-        FAKE_FLASH[addr / 4 + i] &= src[i];
+    if (op.kind)
+        op_complete();
     return 0;
 }
 
-static int erase(uint32_t addr, uint32_t len)
+/* Like a NOR chip: a command while busy is ignored; the core never sends one. */
+static int op_start(uint32_t kind, uint32_t addr, uint32_t len, uint32_t cycles)
 {
-    if (!flash_range_ok(addr, len))
+    if (hal_flash_busy() || !flash_range_ok(addr, len))
         return 1;
-    for (uint32_t i = 0; i < len / 4; i++)
-        FAKE_FLASH[addr / 4 + i] = 0xFFFFFFFFu;
+    op.kind = kind;
+    op.addr = addr;
+    op.len = len;
+    op.start = ccount();
+    op.cycles = cycles;
     return 0;
 }
 
-int hal_flash_erase_sector(uint32_t sector)
+int hal_flash_start_program(uint32_t addr, const uint32_t *src, uint32_t len)
 {
-    return erase(sector * FLASH_SECTOR, FLASH_SECTOR);
+    if (len > FLASH_PROGRAM_CHUNK || (addr & ~(FLASH_PAGE - 1)) != ((addr + len - 1) & ~(FLASH_PAGE - 1)) ||
+        ((uintptr_t)src & 3) || op_start('P', addr, len, sim_program_cycles))
+        return 1;
+    for (uint32_t i = 0; i < len / 4; i++)
+        op.data[i] = src[i];
+    return 0;
 }
 
-int hal_flash_erase_block(uint32_t block)
+int hal_flash_start_erase(uint32_t addr, uint32_t size)
 {
-    return erase(block * FLASH_BLOCK, FLASH_BLOCK);
+    if (addr & (size - 1))
+        return 1;
+    return op_start('E', addr, size, size == FLASH_BLOCK ? sim_erase_cycles * 4 : sim_erase_cycles);
 }
 
 int hal_flash_erase_chip(void)
 {
-    return erase(0, FAKE_FLASH_SIZE);
+    while (hal_flash_busy())
+        ;
+    for (uint32_t i = 0; i < FAKE_FLASH_SIZE / 4; i++)
+        FAKE_FLASH[i] = 0xFFFFFFFFu;
+    return 0;
 }
 
 int hal_flash_unlock(void)
