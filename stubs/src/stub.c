@@ -82,6 +82,7 @@ static int flash_out(uint8_t *p, uint32_t len)
 static int inflate_flush(void *ctx, const uint8_t *p, uint32_t len)
 {
     (void)ctx;
+    rx_poll(); /* between pieces of inflate work, whether or not the flash is busy */
     st.write_error = flash_out((uint8_t *)p, len);
     return st.write_error;
 }
@@ -110,6 +111,7 @@ static int begin(const uint8_t *p, uint32_t plen, int deflate)
     st.sticky = ST_OK;
     if (deflate) {
         inf_init(&inf, (uint8_t *)window_words, inflate_flush, 0);
+        inf.poll = rx_poll;
         st.mode = MODE_DEFLATE;
     } else {
         st.mode = MODE_FLASH;

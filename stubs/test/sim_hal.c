@@ -26,12 +26,15 @@ const uint32_t hal_chip_id = 0x8266;
 volatile uint32_t sim_cycles_per_byte;
 volatile uint32_t sim_fifo_max;
 volatile uint32_t sim_fifo_overflows;
+/* Longest time (cycles) between two looks at the FIFO while the line was busy. */
+volatile uint32_t sim_gap_max;
 /* Fake NOR timing: CCOUNT cycles a started page program / sector erase / block erase stays busy. */
 volatile uint32_t sim_program_cycles;
 volatile uint32_t sim_erase_cycles;
 /* Fake NOR fault: programs into [sim_fail_start, sim_fail_end) leave the flash unchanged. */
 volatile uint32_t sim_fail_start, sim_fail_end;
-/* Event log: (kind, value, ccount) triples. 'R' bytes received so far by the stub, 'P' end
+/* Event log: (kind, value, ccount) triples. 'R' bytes received so far by the stub (at every SLIP
+ * END byte and every 256th byte), 'P' end
  * address of a program when it completes, 'T' replies/frames sent so far. */
 #define LOG_MAX 8192
 volatile uint32_t sim_log_len;
@@ -41,8 +44,8 @@ volatile uint32_t sim_log_len;
 #define RX_BUF_SIZE 32768u
 #define rx_buf ((uint8_t *)0x65100000) /* sysram */
 static uint32_t rx_len, rx_pos, rx_arrived;
-static uint32_t line_credit, line_last;
-static uint32_t rx_total, tx_frames;
+static uint32_t line_credit, line_last, model_pending;
+volatile uint32_t sim_rx_total, sim_tx_frames; /* bytes received, frames sent */
 static uint8_t tx_buf[4096];
 static uint32_t tx_len;
 /* Readable with READ_REG so tests can see what CHANGE_BAUDRATE and SPI_ATTACH did. */
@@ -105,11 +108,16 @@ uint32_t hal_uart_rx_ready(void)
         line_credit = 0; /* nothing queued: the line is idle */
         line_last = now;
     }
+    uint32_t model_cycles = model_pending;
+    model_pending = 0;
     stdin_pull(0);
     if (!sim_cycles_per_byte) {
         rx_arrived = rx_len;
     } else {
         uint32_t rem;
+        line_last += model_cycles < now - line_last ? model_cycles : now - line_last;
+        if (now - line_last > sim_gap_max)
+            sim_gap_max = now - line_last;
         line_credit += now - line_last;
         line_last = now;
         uint32_t n = udiv32(line_credit, sim_cycles_per_byte, &rem);
@@ -132,10 +140,11 @@ uint32_t hal_uart_rx_ready(void)
 
 uint8_t hal_uart_rx_byte(void)
 {
-    rx_total++;
-    if (rx_pos + 1 == rx_arrived || !(rx_total & 255))
-        log_event('R', rx_total);
-    return rx_buf[rx_pos++];
+    uint8_t c = rx_buf[rx_pos++];
+    sim_rx_total++;
+    if (c == 0xC0 || !(sim_rx_total & 255)) /* frame boundaries, and progress */
+        log_event('R', sim_rx_total);
+    return c;
 }
 
 void hal_uart_idle(void)
@@ -149,7 +158,7 @@ void hal_uart_push(void)
     if (tx_len)
         sim_write_all(1, tx_buf, tx_len);
     tx_len = 0;
-    log_event('T', ++tx_frames);
+    log_event('T', ++sim_tx_frames);
 }
 
 void hal_uart_write(const uint8_t *p, uint32_t n)
@@ -211,8 +220,13 @@ int hal_flash_busy(void)
 {
     if (op.kind && ccount() - op.start < op.cycles)
         return 1;
-    if (op.kind)
+    if (op.kind) {
+        /* The model's own work (filling an erased block) is no time on silicon: the line
+         * clock does not count it. */
+        uint32_t t0 = ccount();
         op_complete();
+        model_pending += ccount() - t0;
+    }
     return 0;
 }
 
