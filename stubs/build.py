@@ -29,7 +29,8 @@ CFLAGS = [
     "-Wall", "-Wextra", "-Werror",
 ]
 LDFLAGS = ["-Wl,--gc-sections"]
-CORE = ["src/start.S", "src/stub.c", "src/rx.c", "src/flash.c", "src/slip.c", "src/inflate.c", "src/md5.c", "src/util.c"]
+CORE = ["src/start.S", "src/stub.c", "src/rx.c", "src/flash.c", "src/slip.c", "src/inflate.c", "src/md5.c",
+        "src/util.c"]
 PROTOCOL_VERSION = 2
 #: Upper bound on ROM routine stack use (not visible to -fstack-usage).
 ROM_STACK = 1024

@@ -110,7 +110,8 @@ uint32_t hal_uart_rx_ready(void)
     }
     uint32_t model_cycles = model_pending;
     model_pending = 0;
-    stdin_pull(0);
+    if (rx_arrived == rx_len)
+        stdin_pull(0); /* a host syscall: only when every byte taken so far has been delivered */
     if (!sim_cycles_per_byte) {
         rx_arrived = rx_len;
     } else {

@@ -44,7 +44,8 @@ class QemuTransport:
     def open(self) -> None:
         if not self.elf.is_file():
             raise TransportError(f"no stub ELF at {self.elf}")
-        self.proc = subprocess.Popen(qemu_command(self.elf, self.cpu, self.icount), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(qemu_command(self.elf, self.cpu, self.icount), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, bufsize=0)
         assert self.proc.stdout is not None
         os.set_blocking(self.proc.stdout.fileno(), False)

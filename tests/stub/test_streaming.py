@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from esptk.errors import CommandTimeout
 from esptk.loader import Loader
 from esptk.plugins import Registry, make_plugin_manager
 from esptk.protocol import op, slip
@@ -210,7 +211,7 @@ def test_read_flash_sends_a_window_of_packets_before_the_first_ack(stub: Stub) -
     read_request(stub, 0, len(data), 0x1000, 64)  # more than the stub's window of 8
     first = [ld.read_frame(3.0) for _ in range(8)]  # eight packets, no ack sent yet
     assert b"".join(first) == data[:8 * 0x1000]
-    with pytest.raises(Exception):
+    with pytest.raises(CommandTimeout):
         ld.read_frame(0.5)  # the ninth waits for an ack
     got = b"".join(first)
     ld.send_frame(struct.pack("<I", len(got)))
@@ -222,7 +223,7 @@ def test_read_flash_sends_a_window_of_packets_before_the_first_ack(stub: Stub) -
     # A window of 2 requested: two packets, then nothing until an ack.
     read_request(stub, 0x1000, 0x3000, 0x1000, 2)
     two = [ld.read_frame(3.0) for _ in range(2)]
-    with pytest.raises(Exception):
+    with pytest.raises(CommandTimeout):
         ld.read_frame(0.5)
     ld.send_frame(struct.pack("<I", 0x2000))
     assert b"".join([*two, ld.read_frame(3.0)]) == data[0x1000:0x4000]
