@@ -40,13 +40,38 @@ int flash_erase_ahead(void)
     return erase_start();
 }
 
-int flash_program(uint32_t addr, const uint32_t *src, uint32_t len)
+static int erase_for(uint32_t addr, uint32_t len)
 {
     while (erase_next < addr + len && erase_next < erase_end) {
         int r = erase_start();
         if (r)
             return r;
     }
+    return ST_OK;
+}
+
+int flash_program_encrypted(uint32_t addr, const uint32_t *src, uint32_t len)
+{
+    int r = erase_for(addr, len);
+    if (r)
+        return r;
+    for (uint32_t done = 0; done < len; done += 32) {
+        uint32_t chunk[8]; /* the ROM encrypts its source in place: never hand it ours */
+        for (int i = 0; i < 8; i++)
+            chunk[i] = src[done / 4 + i];
+        flash_wait();
+        if (hal_flash_write_encrypted(addr + done, chunk))
+            return ST_FAILED_SPI_OP;
+        rx_poll();
+    }
+    return ST_OK;
+}
+
+int flash_program(uint32_t addr, const uint32_t *src, uint32_t len)
+{
+    int r = erase_for(addr, len);
+    if (r)
+        return r;
     for (uint32_t done = 0; done < len;) {
         uint32_t n = FLASH_PROGRAM_CHUNK - ((addr + done) & (FLASH_PROGRAM_CHUNK - 1));
         if (n > len - done)

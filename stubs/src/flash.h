@@ -11,6 +11,9 @@ int flash_erase_ahead(void);
 /* Program len bytes (word aligned buffer, len a multiple of 4) at addr, erasing first as needed,
  * then read it back. 0 or a status code. */
 int flash_program(uint32_t addr, const uint32_t *src, uint32_t len);
+/* The same through the flash encryption engine: addr and len multiples of 32, no read-back (the
+ * flash then holds ciphertext). */
+int flash_program_encrypted(uint32_t addr, const uint32_t *src, uint32_t len);
 /* Erase [addr, addr+len) now (sector aligned): 64 KiB blocks where they fit. */
 int flash_erase(uint32_t addr, uint32_t len);
 /* Wait for the operation in progress, draining the UART. */

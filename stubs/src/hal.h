@@ -36,6 +36,10 @@ int hal_flash_start_program(uint32_t addr, const uint32_t *src, uint32_t len);
 int hal_flash_start_erase(uint32_t addr, uint32_t size);
 int hal_flash_busy(void);
 int hal_flash_erase_chip(void);
+/* 32 bytes at a 32-byte aligned addr through the flash encryption engine; waits. The ROM routine
+ * encrypts the source buffer in place. Only where hal_can_encrypt is set. */
+int hal_flash_write_encrypted(uint32_t addr, uint32_t *src32);
+extern const uint32_t hal_can_encrypt;
 int hal_flash_unlock(void);
 int hal_flash_attach(uint32_t config);
 /* SPI_SET_PARAMS words: id, total, block, sector, page, status mask. Returns the ROM's status. */

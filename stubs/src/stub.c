@@ -34,6 +34,7 @@ static struct {
     uint32_t flash_size;
     int32_t write_error;    /* status of a failed flash write inside an inflate flush */
     int32_t sticky;         /* deferred error: reported until the next BEGIN */
+    uint32_t encrypted;     /* this transfer goes through the flash encryption engine */
 } st;
 
 static void reply(uint8_t op, uint32_t value, const uint8_t *data, uint32_t len, uint8_t status, uint8_t extra)
@@ -68,10 +69,13 @@ static int flash_out(uint8_t *p, uint32_t len)
 {
     if (len > st.remaining)
         return ST_TOO_MUCH_DATA;
+    if (st.encrypted && (len & 31))
+        return ST_BAD_DATA_LEN;
     uint32_t padded = (len + 3) & ~3u;
     for (uint32_t i = len; i < padded; i++)
         p[i] = 0xFF;
-    int r = flash_program(st.next_write, (const uint32_t *)p, padded);
+    int r = st.encrypted ? flash_program_encrypted(st.next_write, (const uint32_t *)p, padded)
+                         : flash_program(st.next_write, (const uint32_t *)p, padded);
     if (r)
         return r;
     st.next_write += len;
@@ -96,8 +100,11 @@ static int begin(const uint8_t *p, uint32_t plen, int deflate)
     uint32_t offset = get_le32(p + 12);
     if (block_size > MAX_WRITE_BLOCK)
         return ST_BAD_BLOCKSIZE;
-    if (plen == 20 && get_le32(p + 16))
-        return ST_CMD_NOT_IMPLEMENTED; /* encrypted writes are not supported */
+    uint32_t encrypted = plen == 20 && get_le32(p + 16);
+    if (encrypted && !hal_can_encrypt)
+        return ST_CMD_NOT_IMPLEMENTED;
+    if (encrypted && ((offset | size | block_size) & 31))
+        return ST_BAD_DATA_LEN; /* the engine works in 32-byte units */
     if (offset > st.flash_size || size > st.flash_size - offset)
         return ST_TOO_MUCH_DATA;
     st.mode = MODE_IDLE;
@@ -109,6 +116,7 @@ static int begin(const uint8_t *p, uint32_t plen, int deflate)
     st.seq = 0;
     st.write_error = ST_OK;
     st.sticky = ST_OK;
+    st.encrypted = encrypted;
     if (deflate) {
         inf_init(&inf, (uint8_t *)window_words, inflate_flush, 0);
         inf.poll = rx_poll;
@@ -553,7 +561,8 @@ static void handle(uint32_t frame_len, int *released)
         put_le32(out, STUB_PROTOCOL_VERSION);
         put_le32(out + 4, hal_chip_id);
         put_le32(out + 8, CAP_DEFLATE | CAP_READ_FLASH | CAP_ERASE | CAP_MD5 | CAP_BEGIN_20 | CAP_STREAMING |
-                              CAP_SECTOR_MD5 | CAP_READ_WINDOW | (hal_chip_id == 0x8266 ? CAP_RUN_USER_CODE : 0));
+                              CAP_SECTOR_MD5 | CAP_READ_WINDOW | (hal_chip_id == 0x8266 ? CAP_RUN_USER_CODE : 0) |
+                              (hal_can_encrypt ? CAP_ENCRYPTED_WRITE : 0));
         put_le32(out + 12, MAX_WRITE_BLOCK);
         put_le32(out + 16, MAX_IN_FLIGHT);
         put_le32(out + 20, READ_WINDOW);

@@ -13,9 +13,11 @@
 
 #ifdef SIM_ESP32
 const uint32_t hal_chip_id = 0x32;
+const uint32_t hal_can_encrypt = 1;
 #define CHIP_MAGIC 0x00F01D83u
 #else
 const uint32_t hal_chip_id = 0x8266;
+const uint32_t hal_can_encrypt = 0;
 #define CHIP_MAGIC 0xFFF0C101u
 #endif
 
@@ -45,6 +47,7 @@ volatile uint32_t sim_log_len;
 #define rx_buf ((uint8_t *)0x65100000) /* sysram */
 static uint32_t rx_len, rx_pos, rx_arrived;
 static uint32_t line_credit, line_last, model_pending;
+static int host_owes; /* a reply went out: the host's next request is due */
 volatile uint32_t sim_rx_total, sim_tx_frames; /* bytes received, frames sent */
 static uint8_t tx_buf[4096];
 static uint32_t tx_len;
@@ -80,10 +83,12 @@ void hal_init(void)
         FAKE_FLASH[i] = 0xFFFFFFFFu;
 }
 
-/* Take whatever stdin has into rx_buf; wait for it when `wait`. */
-static void stdin_pull(int wait)
+/* Take whatever stdin has into rx_buf, waiting up to tv (seconds, microseconds; 0: for ever). */
+static const uint32_t no_wait[2] = {0, 0};
+static const uint32_t host_wait[2] = {2, 0};
+
+static void stdin_pull(const uint32_t *tv)
 {
-    static const uint32_t zero_tv[2] = {0, 0};
     if (rx_pos == rx_len) {
         rx_pos = rx_len = rx_arrived = 0;
     } else if (rx_pos > RX_BUF_SIZE / 2) {
@@ -93,7 +98,7 @@ static void stdin_pull(int wait)
         rx_arrived -= rx_pos;
         rx_pos = 0;
     }
-    if (rx_len == RX_BUF_SIZE || sim_select_read(0, wait ? 0 : zero_tv) <= 0)
+    if (rx_len == RX_BUF_SIZE || sim_select_read(0, tv) <= 0)
         return;
     int32_t n = sim_read(0, rx_buf + rx_len, RX_BUF_SIZE - rx_len);
     if (n <= 0)
@@ -110,8 +115,13 @@ uint32_t hal_uart_rx_ready(void)
     }
     uint32_t model_cycles = model_pending;
     model_pending = 0;
+    /* With the line model on, the host is modelled as answering at once: after a reply, the
+     * stub's clock stands still (QEMU -icount) until the host's next bytes are in the pipe, so
+     * the host's own scheduling delays do not show as idle line time. */
     if (rx_arrived == rx_len)
-        stdin_pull(0); /* a host syscall: only when every byte taken so far has been delivered */
+        stdin_pull(host_owes && rx_pos == rx_len ? host_wait : no_wait); /* a host syscall: only when needed */
+    if (rx_len > rx_arrived)
+        host_owes = 0;
     if (!sim_cycles_per_byte) {
         rx_arrived = rx_len;
     } else {
@@ -151,7 +161,7 @@ uint8_t hal_uart_rx_byte(void)
 void hal_uart_idle(void)
 {
     if (rx_pos == rx_len)
-        stdin_pull(1);
+        stdin_pull(0);
 }
 
 void hal_uart_push(void)
@@ -160,6 +170,7 @@ void hal_uart_push(void)
         sim_write_all(1, tx_buf, tx_len);
     tx_len = 0;
     log_event('T', ++sim_tx_frames);
+    host_owes = sim_cycles_per_byte != 0;
 }
 
 void hal_uart_write(const uint8_t *p, uint32_t n)
@@ -267,6 +278,24 @@ int hal_flash_erase_chip(void)
         ;
     for (uint32_t i = 0; i < FAKE_FLASH_SIZE / 4; i++)
         FAKE_FLASH[i] = 0xFFFFFFFFu;
+    return 0;
+}
+
+/* A stand-in for the ESP32's engine (the call path is what QEMU can test): each word is XORed
+ * with a function of its flash address; like the ROM routine, the source is overwritten with
+ * what was written. Counted in sim_encrypted_writes. */
+volatile uint32_t sim_encrypted_writes;
+
+int hal_flash_write_encrypted(uint32_t addr, uint32_t *src32)
+{
+    if (!hal_can_encrypt || (addr & 31) || hal_flash_busy() || !flash_range_ok(addr, 32))
+        return 1;
+    for (uint32_t i = 0; i < 8; i++) {
+        uint32_t a = addr + 4 * i;
+        src32[i] ^= (a * 0x9E3779B1u) ^ 0xA5A5A5A5u;
+        FAKE_FLASH[a / 4] &= src32[i];
+    }
+    sim_encrypted_writes++;
     return 0;
 }
 

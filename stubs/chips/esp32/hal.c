@@ -14,10 +14,18 @@
 #define ROM_READ 0x40062ed8
 #define ROM_CONFIG_PARAM 0x40063238
 #define ROM_ATTACH 0x40062a6c
+/* esp_rom_spiflash_write_encrypted (ESP-IDF components/esp_rom/esp32/ld/esp32.rom.spiflash.ld) */
+#define ROM_WRITE_ENCRYPTED 0x40062e78
 
 uint32_t win_call(uint32_t fn, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint32_t e, uint32_t f);
 
 const uint32_t hal_chip_id = 0x32;
+const uint32_t hal_can_encrypt = 1;
+
+int hal_flash_write_encrypted(uint32_t addr, uint32_t *src32)
+{
+    return (int)win_call(ROM_WRITE_ENCRYPTED, addr, (uint32_t)src32, 32, 0, 0, 0);
+}
 
 void hal_init(void)
 {

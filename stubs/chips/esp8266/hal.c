@@ -21,6 +21,14 @@ typedef int (*rom_param_fn)(uint32_t id, uint32_t size, uint32_t block, uint32_t
 #define ROM_RESET ((rom_void_fn)0x40000080)
 
 const uint32_t hal_chip_id = 0x8266;
+const uint32_t hal_can_encrypt = 0;
+
+int hal_flash_write_encrypted(uint32_t addr, uint32_t *src32)
+{
+    (void)addr;
+    (void)src32;
+    return 1; /* no flash encryption on the ESP8266 */
+}
 
 void hal_init(void)
 {
