@@ -58,8 +58,8 @@ def test_get_version(sess: tuple[Session, QemuTransport], flavour: str) -> None:
     version, chip, caps, block, in_flight, window = (int.from_bytes(r.data[i:i + 4], "little") for i in range(0, 24, 4))
     assert (version, chip, block, in_flight, window) == (2, FLAVOURS[flavour][2], 0x4000, 1, 8)
     # deflate, read, erase, md5, 20-byte begin, streaming, sector MD5, read window (no immediate
-    # errors); run-user-code on the ESP8266 only
-    assert caps == 0x3AF | (0x10 if flavour == "esp8266" else 0)
+    # errors); run-user-code on the ESP8266 only, encrypted writes on the ESP32 only
+    assert caps == 0x3AF | (0x10 if flavour == "esp8266" else 0x400)
 
 
 def test_compressed_write_read_back_md5(sess: tuple[Session, QemuTransport], flavour: str) -> None:
