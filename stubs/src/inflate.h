@@ -8,7 +8,7 @@
 
 #define INF_WINDOW 32768u
 /* Output is handed to the flush callback every this many bytes (and at the end). */
-#define INF_FLUSH_STEP 256u
+#define INF_FLUSH_STEP 64u
 
 enum {
     INF_MORE = 0,        /* all input used, stream not finished */

@@ -64,6 +64,14 @@ static uint8_t checksum(const uint8_t *p, uint32_t n)
     return c;
 }
 
+/* Let the flash work in flight finish; a failure becomes the transfer's deferred error. */
+static void settle(void)
+{
+    int r = flash_settle();
+    if (r && !st.sticky)
+        st.sticky = r;
+}
+
 /* Write len bytes (word aligned buffer with 4 spare bytes) at the write cursor. */
 static int flash_out(uint8_t *p, uint32_t len)
 {
@@ -108,6 +116,7 @@ static int begin(const uint8_t *p, uint32_t plen, int deflate)
     if (offset > st.flash_size || size > st.flash_size - offset)
         return ST_TOO_MUCH_DATA;
     st.mode = MODE_IDLE;
+    settle();
     if (hal_flash_unlock())
         return ST_FAILED_SPI_UNLOCK;
     st.next_write = offset;
@@ -176,7 +185,7 @@ static int defl_data(const uint8_t *data, uint32_t len)
 
 static int finish(uint32_t mode, const uint8_t *p, uint32_t plen, int *reboot)
 {
-    flash_wait();
+    settle();
     if (plen != 4)
         return ST_BAD_DATA_LEN;
     if (st.sticky) {
@@ -203,7 +212,7 @@ static int erase_region(uint32_t addr, uint32_t len)
     if (addr > st.flash_size || len > st.flash_size - addr)
         return ST_ERASE_BAD_LEN;
     st.mode = MODE_IDLE; /* the erase cursor is shared with a write transfer */
-    flash_wait();
+    settle();
     if (hal_flash_unlock())
         return ST_FAILED_SPI_UNLOCK;
     return flash_erase(addr, len) ? ST_ERASE_SECTOR_FAILED : ST_OK;
@@ -214,7 +223,7 @@ static void io_claim(void)
 {
     if (st.mode == MODE_DEFLATE)
         st.mode = MODE_IDLE;
-    flash_wait();
+    settle();
 }
 
 /* Read flash [addr, addr+len) into io_words a chunk at a time, hashing it. */
@@ -417,6 +426,8 @@ static void handle(uint32_t frame_len, int *released)
         reply(op, 0, 0, 0, ST_OK, 0);
         if (n >= 0)
             st.sticky = op == OP_FLASH_DATA ? flash_data(p + 16, (uint32_t)n) : defl_data(p + 16, (uint32_t)n);
+        if (op == OP_FLASH_DATA)
+            settle(); /* the block's buffer is reused once this returns; the inflate window is not */
         return;
     }
     case OP_MEM_DATA: {
@@ -501,7 +512,7 @@ static void handle(uint32_t frame_len, int *released)
     case OP_ERASE_FLASH:
         if (plen != 0)
             status = ST_BAD_DATA_LEN;
-        else if ((st.mode = MODE_IDLE, flash_wait(), hal_flash_unlock()))
+        else if ((st.mode = MODE_IDLE, settle(), hal_flash_unlock()))
             status = ST_FAILED_SPI_UNLOCK;
         else if (hal_flash_erase_chip())
             status = ST_FAILED_SPI_OP;
