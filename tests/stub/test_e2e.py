@@ -11,7 +11,7 @@ import pytest
 
 from esptk import flasher
 from esptk.flasher import Region
-from esptk.plugins import Registry, make_plugin_manager
+from esptk.plugins import Registry
 from esptk.protocol import op
 from esptk.protocol.packets import checksum, data_payload
 from esptk.session import Session
@@ -21,16 +21,6 @@ from .qemu_transport import QemuTransport
 from .test_unit import firmware_like
 
 GET_VERSION = 0xF0
-
-
-@pytest.fixture(scope="module")
-def reg() -> Registry:
-    return make_plugin_manager()
-
-
-@pytest.fixture(params=sorted(FLAVOURS))
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

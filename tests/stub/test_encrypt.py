@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from esptk.loader import Loader
-from esptk.plugins import Registry, make_plugin_manager
+from esptk.plugins import Registry
 from esptk.protocol import op
 from esptk.protocol.packets import checksum, data_payload
 
@@ -24,16 +24,6 @@ from .test_unit import firmware_like
 
 BLOCK = 0x4000
 CAP_ENCRYPTED_WRITE = 1 << 10
-
-
-@pytest.fixture(scope="module")
-def reg() -> Registry:
-    return make_plugin_manager()
-
-
-@pytest.fixture(params=sorted(FLAVOURS))
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -54,6 +44,16 @@ def stand_in_engine(addr: int, data: bytes) -> bytes:
     words = struct.unpack(f"<{len(data) // 4}I", data)
     return b"".join(struct.pack("<I", w ^ (((addr + 4 * i) * 0x9E3779B1) & 0xFFFFFFFF) ^ 0xA5A5A5A5)
                     for i, w in enumerate(words))
+
+
+def write(ld: Loader, ops: tuple[int, int, int], data: bytes, addr: int, sent: bytes | None = None) -> None:
+    """An encrypted transfer of data at addr (sent: the bytes on the wire when compressed)."""
+    sent = data if sent is None else sent
+    blocks = [sent[i:i + BLOCK] for i in range(0, len(sent), BLOCK)]
+    ld.command(ops[0], u32s(len(data), len(blocks), BLOCK, addr, 1))
+    for i, b in enumerate(blocks):
+        ld.data_command(ops[1], b, i)
+    ld.command(ops[2], u32s(1))
 
 
 def capabilities(ld: Loader) -> int:
@@ -79,21 +79,11 @@ def test_encrypted_writes_go_through_the_engine_on_the_esp32_only(session: tuple
         assert ld.command(op.FLASH_BEGIN, u32s(len(data), 3, BLOCK, 0x10000, 1), check=False).status[0] == 0xFF
         return
     assert capabilities(ld) & CAP_ENCRYPTED_WRITE
-    # plain blocks
-    blocks = [data[i:i + BLOCK] for i in range(0, len(data), BLOCK)]
-    ld.command(op.FLASH_BEGIN, u32s(len(data), len(blocks), BLOCK, 0x10000, 1))
-    for i, b in enumerate(blocks):
-        ld.data_command(op.FLASH_DATA, b, i)
-    ld.command(op.FLASH_END, u32s(1))
+    write(ld, (op.FLASH_BEGIN, op.FLASH_DATA, op.FLASH_END), data, 0x10000)
     assert raw(ld, 0x10000, len(data)) == stand_in_engine(0x10000, data)
     assert ld.read_reg(symbol(elf, "sim_encrypted_writes")) == len(data) // 32
     # compressed: the inflate window must not be the buffer the engine overwrites
-    packed = zlib.compress(data, 9)
-    cblocks = [packed[i:i + BLOCK] for i in range(0, len(packed), BLOCK)]
-    ld.command(op.FLASH_DEFL_BEGIN, u32s(len(data), len(cblocks), BLOCK, 0x30000, 1))
-    for i, b in enumerate(cblocks):
-        ld.data_command(op.FLASH_DEFL_DATA, b, i)
-    ld.command(op.FLASH_DEFL_END, u32s(1))
+    write(ld, (op.FLASH_DEFL_BEGIN, op.FLASH_DEFL_DATA, op.FLASH_DEFL_END), data, 0x30000, zlib.compress(data, 9))
     assert raw(ld, 0x30000, len(data)) == stand_in_engine(0x30000, data)
     # a plain write after it is plain again
     ld.command(op.FLASH_BEGIN, u32s(64, 1, BLOCK, 0x50000, 0))

@@ -21,7 +21,7 @@ import pytest
 
 from esptk.errors import CommandTimeout
 from esptk.loader import Loader
-from esptk.plugins import Registry, make_plugin_manager
+from esptk.plugins import Registry
 from esptk.protocol import op, slip
 from esptk.protocol.packets import checksum, data_payload, request
 
@@ -35,16 +35,6 @@ LOG = 0x65000000
 BLOCK = 0x4000
 SECTOR_MD5 = 0xE0
 ST_FAILED_SPI_OP = 0xC4
-
-
-@pytest.fixture(scope="module")
-def reg() -> Registry:
-    return make_plugin_manager()
-
-
-@pytest.fixture(params=sorted(FLAVOURS))
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
