@@ -124,7 +124,11 @@ uint32_t hal_uart_rx_ready(void)
         host_owes = 0;
     if (!sim_cycles_per_byte) {
         rx_arrived = rx_len;
-    } else {
+        line_last = now; /* the model starts afresh when it is switched on */
+        line_credit = 0;
+        return rx_len - rx_pos; /* no line model: a FIFO as large as the pipe */
+    }
+    {
         uint32_t rem;
         line_last += model_cycles < now - line_last ? model_cycles : now - line_last;
         if (now - line_last > sim_gap_max)

@@ -262,5 +262,7 @@ def test_a_compressed_write_at_line_rate_keeps_the_fifo_below_its_size(stub: Stu
     print(f"longest time without draining the RX FIFO: {gap} cycles ({gap // CYCLES_PER_BYTE_921600} bytes at "
           f"921600 baud, 80 MHz); FIFO peak {peak} of {FIFO} bytes")
     assert stub.get("sim_fifo_overflows") == 0 and peak <= FIFO
+    # a margin of 4 for a real core's slower cycles per instruction and register accesses
+    assert 4 * gap < FIFO * CYCLES_PER_BYTE_921600
     stub.set("sim_cycles_per_byte", 0)
     assert ld.md5(0x40000, len(data), False) == hashlib.md5(data).digest()
