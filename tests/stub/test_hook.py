@@ -14,9 +14,9 @@ def test_hook_esptk_select_stub() -> None:
     images = {n: reg.chip_hook(c).esptk_select_stub(chip=c, revision=None) for n, c in chips.items()}
     assert all(isinstance(i, StubImage) for i in images.values())
     assert images["esp8266"].text_start == 0x40104800
-    assert images["esp32"].text_start == 0x400A8000
+    assert images["esp32"].text_start == 0x40080000
     assert images["esp8266"].text != images["esp32"].text
-    assert all(i.protocol_version == 1 and i.build["source_sha256"] for i in images.values())
+    assert all(i.protocol_version == 2 and i.build["source_sha256"] for i in images.values())
 
 
 def test_each_stub_goes_only_to_its_own_chip() -> None:

@@ -35,12 +35,16 @@ RESET_VALUES = {CLK: 0x4052, CONF: 0x10000, DAC: 40, DATE: 0x16042600}
 RD_DIS3 = ((3, 1 << 14), (5, 0xF << 28), (6, 0x403))
 
 
+CK8M = 128  #: factory CLK8M_FREQ of the modelled chip
+ADC_VREF = 0x0A  #: factory ADC_VREF (+70 mV)
+
+
 def factory_block0(mac: bytes, rev3: bool = True) -> list[int]:
     """BLOCK0 of a dual-core ESP32-D0WD-V3 rev v3.0 (40 MHz crystal) with factory MAC ``mac``."""
     w1 = int.from_bytes(mac[2:6], "big")
     w2 = (crc8(mac) << 16) | (mac[0] << 8) | mac[1]
     w3 = (1 << 9) | (1 << 13) | ((1 << 15) if rev3 else 0)  # package D0WD, CPU rated, rev bit 0
-    w4 = (0x0A << 8) | 128  # ADC_VREF, CLK8M_FREQ
+    w4 = (ADC_VREF << 8) | CK8M
     w5 = (1 << 20) if rev3 else 0  # rev bit 1
     return [0, w1, w2, w3, w4, w5, 0]
 
