@@ -18,9 +18,3 @@ def test_hook_esptk_select_stub() -> None:
     assert images["esp8266"].text != images["esp32"].text
     assert all(i.protocol_version == 2 and i.build["source_sha256"] for i in images.values())
 
-
-def test_each_stub_goes_only_to_its_own_chip() -> None:
-    reg = make_plugin_manager()
-    e8, e32 = reg.chip("esp8266"), reg.chip("esp32")
-    assert reg.chip_hook(e8).esptk_select_stub(chip=e8, revision=None).text_start == 0x40104800
-    assert reg.chip_hook(e32).esptk_select_stub(chip=e32, revision=3).text_start == 0x400A8000
