@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from ..efuse import BurnFailed, BurnPlan, EfuseError, EfuseSupport, Snapshot
 from ..errors import UsageError
@@ -23,6 +22,7 @@ from ..fileio import write_atomic
 from . import console
 from .connect import session, state_of
 from .efuse_render import dump_lines, summary_json, summary_lines
+from .groups import AliasGroup
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -30,16 +30,10 @@ if TYPE_CHECKING:
 ALIASES = {"burn-efuse": "burn", "read-protect-efuse": "read-protect", "write-protect-efuse": "write-protect"}
 
 
-class EfuseGroup(TyperGroup):
+class EfuseGroup(AliasGroup):
     """Finds ``burn_efuse`` / ``burn-efuse`` as ``burn`` and so on."""
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        name = cmd_name.replace("_", "-")
-        return super().get_command(ctx, ALIASES.get(name, name))
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        name, cmd, rest = super().resolve_command(ctx, args)
-        return (cmd.name if cmd else name), cmd, rest
+    aliases = ALIASES
 
 
 efuse_app = typer.Typer(cls=EfuseGroup, no_args_is_help=True, help="Read and burn eFuses (one-time programmable).")
