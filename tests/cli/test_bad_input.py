@@ -4,7 +4,7 @@ found before the port is opened (the port below does not exist: its error must n
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ def usage_error(r: Result, *words: str) -> None:
 
 
 @pytest.fixture
-def here(tmp_path: Path) -> Path:
+def here(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "f.bin").write_bytes(os.urandom(100))
     (tmp_path / "folder").mkdir()
     cwd = os.getcwd()

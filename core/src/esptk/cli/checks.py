@@ -107,12 +107,12 @@ def output_path(path: str) -> None:
     if not path:
         raise UsageError("the output file name is empty", hint=hint)
     if path.endswith(("/", os.sep)) or os.path.isdir(path):
-        raise UsageError(f"output {path} is a folder, not a file", hint=hint)
+        raise UsageError(f"cannot write {path}: it is a folder, not a file", hint=hint)
     if os.path.exists(path) and not os.path.isfile(path):
-        raise UsageError(f"output {path} is not a regular file", hint=hint)
+        raise UsageError(f"cannot write {path}: it is not a regular file", hint=hint)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise UsageError(f"the folder of output {path} does not exist", hint=hint)
+        raise UsageError(f"cannot write {path}: its folder does not exist", hint=hint)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"cannot create {path}: the folder is not writable", hint=hint)
 
