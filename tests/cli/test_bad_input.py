@@ -119,3 +119,7 @@ def test_argument_file_that_is_not_utf8(cli: Callable[..., Result], tmp_path: Pa
     f = tmp_path / "args"
     f.write_bytes(b"\xff\xfe-\x00-\x00c\x00")  # UTF-16, as some editors save
     usage_error(cli(f"@{f}", "version"), "not UTF-8")
+
+
+def test_load_ram_refuses_a_file_that_is_no_image_before_connecting(cli: Callable[..., Result], here: Path) -> None:
+    usage_error(cli(*NOPORT, "--chip", "esp32", "load-ram", "f.bin"), "not an ESP32 image")

@@ -21,9 +21,9 @@ from ..image.elfwriter import make_elf
 pytest.importorskip("esptk_sim")
 pytest.importorskip("esptk_esp32")
 
-NUMBERS = ["0", "4", "0x1000", "0x10000", "0x3ffb0000", "0x40000000", "0x3ff00000", "-1", "-0x1000", "0x100000000",
-           "99999999999999999999", "0xFFFFFFFF", "0xFFFFF000", "1.5", "abc", "ALL", "all", "4MB", "-1MB", "1KB",
-           "0x", "", "1_000", "0b101", "0o17", "16MB", "128MB"]
+NUMBERS = ["0", "3", "4", "7", "0x1000", "0x10000", "0x3ffb0000", "0x40000000", "0x3ff00000", "-1", "-0x1000",
+           "0x100000000", "99999999999999999999", "0xFFFFFFFF", "0xFFFFF000", "1.5", "abc", "ALL", "all", "4MB",
+           "-1MB", "1KB", "0x", "", "1_000", "0b101", "0o17", "16MB", "128MB"]
 FILES = ["f.bin", "app.elf", "image.bin", "folder", "missing.bin", "", "nodir/", "nodir/x.bin", "out.bin", "fifo",
          "f.bin/x", "/dev/zero"]
 WORDS = ["keep", "detect", "dio", "qio", "40m", "80m", "raw", "hex", "uf2", "--", "-h", "esp32", "esp8266", "x"]

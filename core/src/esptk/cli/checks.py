@@ -54,15 +54,17 @@ def baud(value: int) -> int:
     return value
 
 
+def chip(st: AppState) -> ChipSpec:
+    """The chip named by --chip (a usage error if no plugin knows it)."""
+    try:
+        return st.registry.chip(st.chip)
+    except ChipError as e:
+        raise UsageError(e.message, e.hint) from None
+
+
 def _chips(st: AppState) -> list[ChipSpec]:
     """The chip named by --chip, or every installed chip while it is still 'auto'."""
-    reg = st.registry
-    if st.chip != "auto":
-        try:
-            return [reg.chip(st.chip)]
-        except ChipError as e:
-            raise UsageError(e.message, e.hint) from None
-    return list(reg.chips.values())
+    return [chip(st)] if st.chip != "auto" else list(st.registry.chips.values())
 
 
 def largest_flash(st: AppState) -> int:

@@ -11,7 +11,7 @@ import typer
 
 from .. import __version__
 from ..chip import ChipSpec, format_mac
-from ..errors import CommandFailed, UsageError
+from ..errors import CommandFailed, ImageError, UsageError
 from ..fileio import read_file, write_atomic
 from ..spiflash import size_name
 from . import checks, console
@@ -132,6 +132,9 @@ def load_ram(ctx: typer.Context, filename: str, as_json: JsonOpt = False) -> Non
     from ..session import load_ram_segments
 
     data = read_file(filename, "image")
+    st = state_of(ctx)
+    if st.chip != "auto":  # the chip is known: refuse a bad image before connecting
+        ram_segments(st.registry, checks.chip(st), data, filename)
     with session(ctx, use_stub=False) as s:
         entry, segments = ram_segments(s.registry, s.chip, data, filename)
         s.progress.note(f"Loading {len(segments)} segments, entry 0x{entry:08x}")
@@ -142,7 +145,10 @@ def load_ram(ctx: typer.Context, filename: str, as_json: JsonOpt = False) -> Non
 
 def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> tuple[int, list[tuple[int, bytes]]]:
     """(entry, [(address, bytes)]) of an image whose segments all load into RAM."""
-    info = registry.hook.esptk_read_image(chip=chip, data=data)
+    try:
+        info = registry.hook.esptk_read_image(chip=chip, data=data)
+    except ImageError as e:  # the file given is not such an image: the user's input
+        raise UsageError(f"{name}: {e.message}", hint=e.hint) from None
     if info is None:
         raise UsageError(f"no plugin reads {chip.description} images")
     segs = []
