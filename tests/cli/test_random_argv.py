@@ -32,12 +32,12 @@ PORTS = ["sim://esp32", "sim://esp8266", "sim://esp32?flash_size=2MB", "sim://es
 GLOBALS = [["--chip", "esp32"], ["--chip", "esp8266"], ["--chip", "nochip"], ["--no-stub"], ["--json"], ["-q"],
            ["--before", "no_reset"], ["--before", "sideways"], ["--after", "no_reset"], ["--after", "soft_reset"],
            ["--connect-attempts", "1"]]
-#: "sim serve" runs until interrupted: it is tested on its own
-SKIP = {"sim"}
+#: "sim serve" runs until interrupted and so does "flash-many --watch": both are tested on their own
+SKIP = {"sim", "--watch"}
 
 
 def _commands() -> dict[str, list[str]]:
-    """Every command (plugins' included) and its option names."""
+    """Every command and sub-command (plugins' included), with its option names."""
     import typer
 
     from esptk.cli.app import app
@@ -45,11 +45,19 @@ def _commands() -> dict[str, list[str]]:
     group = typer.main.get_command(app)
     ctx = group.make_context("esptk", ["version"], resilient_parsing=True)
     out: dict[str, list[str]] = {}
+
+    def walk(prefix: str, cmd: object) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs is not None and prefix:
+            for name in cmd.list_commands(ctx):  # type: ignore[attr-defined]
+                walk(f"{prefix} {name}", cmd.get_command(ctx, name))  # type: ignore[attr-defined]
+        opts = [o for p in cmd.params for o in p.opts  # type: ignore[attr-defined]
+                if o.startswith("-") and o not in ("-h", "--help") and o not in SKIP]
+        out[prefix] = opts
+
     for name in group.list_commands(ctx):  # type: ignore[attr-defined]
-        if name in SKIP:
-            continue
-        cmd = group.get_command(ctx, name)  # type: ignore[attr-defined]
-        out[name] = [o for p in cmd.params for o in p.opts if o.startswith("-") and o not in ("-h", "--help")]
+        if name not in SKIP:
+            walk(name, group.get_command(ctx, name))  # type: ignore[attr-defined]
     return out
 
 
@@ -64,7 +72,7 @@ def argv(draw: st.DrawFn) -> list[str]:
     if draw(st.booleans()):
         args += ["-b", draw(st.sampled_from(["115200", "460800", "0", "-1", "99999999999", "abc"]))]
     name = draw(st.sampled_from(sorted(COMMANDS)))
-    args.append(name)
+    args += name.split()
     pools = [NUMBERS, FILES, WORDS, COMMANDS[name] or WORDS]
     for _ in range(draw(st.integers(0, 6))):
         args.append(draw(st.sampled_from(draw(st.sampled_from(pools)))))
