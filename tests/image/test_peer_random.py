@@ -87,8 +87,9 @@ def test_many_ram_and_flash_sections_match_esptool(tmp_path: Path, seed: int, op
     elf_path.write_bytes(make_elf(_many_sections(seed), entry=0x40080004))
     theirs = _esptool_elf2image(elf_path, tmp_path / "esptool.bin", option)
     try:
-        ours = REG.hook.esptk_build_image(chip=REG.chip("esp32"), elf=ElfFile.load(str(elf_path)),
-                                          settings=OPTIONS[option])[0].data
+        e32 = REG.chip("esp32")
+        ours = REG.chip_hook(e32).esptk_build_image(chip=e32, elf=ElfFile.load(str(elf_path)),
+                                                    settings=OPTIONS[option])[0].data
     except EsptkError:
         ours = None
     assert ours == theirs  # the same image, or both refuse the ELF
@@ -101,8 +102,8 @@ def test_unaligned_flash_section_is_refused_like_esptool(tmp_path: Path) -> None
     for option in ("", "--ram-only-header"):
         assert _esptool_elf2image(elf_path, tmp_path / "esptool.bin", option) is None
         with pytest.raises(EsptkError, match="multiple of 4"):
-            REG.hook.esptk_build_image(chip=REG.chip("esp32"), elf=ElfFile.load(str(elf_path)),
-                                       settings=OPTIONS[option])
+            e32 = REG.chip("esp32")
+            REG.chip_hook(e32).esptk_build_image(chip=e32, elf=ElfFile.load(str(elf_path)), settings=OPTIONS[option])
 
 
 @pytest.mark.parametrize("option", list(OPTIONS))
@@ -114,7 +115,7 @@ def test_random_esp32_elf_matches_esptool(tmp_path: Path, seed: int, option: str
     subprocess.run([str(ESPTOOL), "--chip", "esp32", "elf2image", *option.split(), "-o", str(out), str(elf_path)],
                    check=True, capture_output=True)
     chip = REG.chip("esp32")
-    ours = REG.hook.esptk_build_image(chip=chip, elf=ElfFile.load(str(elf_path)), settings=OPTIONS[option])
+    ours = REG.chip_hook(chip).esptk_build_image(chip=chip, elf=ElfFile.load(str(elf_path)), settings=OPTIONS[option])
     assert ours[0].data == out.read_bytes()
 
 
@@ -130,8 +131,9 @@ def test_app_descriptor_gets_the_elf_sha256_like_esptool(tmp_path: Path, offset:
     subprocess.run([str(ESPTOOL), "--chip", "esp32", "elf2image", *extra, "-o", str(out), str(elf_path)],
                    check=True, capture_output=True)
     elf = ElfFile.load(str(elf_path))
-    ours = REG.hook.esptk_build_image(chip=REG.chip("esp32"), elf=elf,
-                                      settings=ImageSettings(elf_sha256_offset=offset))[0].data
+    e32 = REG.chip("esp32")
+    ours = REG.chip_hook(e32).esptk_build_image(chip=e32, elf=elf,
+                                                settings=ImageSettings(elf_sha256_offset=offset))[0].data
     assert ours == out.read_bytes()
     at = 0xB0 if offset is None else offset
     assert ours[at:at + 32] == elf.sha256

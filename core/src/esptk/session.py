@@ -57,7 +57,7 @@ class Session:
     def use_loader(self, stub: bool) -> None:
         self.loader.stub = stub
         self.loader.status_bytes = 2 if stub else self.chip.rom_status_bytes
-        fp = self.registry.hook.esptk_flash_protocol(chip=self.chip, stub=stub)
+        fp = self.registry.chip_hook(self.chip).esptk_flash_protocol(chip=self.chip, stub=stub)
         self.flash = fp
         self.flash_attached = False
         self.params_size = None
@@ -252,7 +252,7 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
     if stub_running:
         s.stub_version = negotiate_stub(s)
     if use_stub and not stub_running:
-        image = reg.hook.esptk_select_stub(chip=spec, revision=spec.revision(loader))
+        image = reg.chip_hook(spec).esptk_select_stub(chip=spec, revision=spec.revision(loader))
         if image is None:
             progress.warn(f"no stub for {spec.description} is installed; using the ROM loader")
         else:

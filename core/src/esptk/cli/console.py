@@ -27,7 +27,7 @@ def out_json(obj: dict[str, Any]) -> None:
 
 
 def info(msg: str) -> None:
-    err.print(msg, markup=False)
+    err.print(msg, markup=False, emoji=False)  # "aa:cd:ef" is a MAC, not the emoji :cd:
 
 
 def warn(msg: str) -> None:

@@ -146,7 +146,7 @@ def load_ram(ctx: typer.Context, filename: str, as_json: JsonOpt = False) -> Non
 def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> tuple[int, list[tuple[int, bytes]]]:
     """(entry, [(address, bytes)]) of an image whose segments all load into RAM."""
     try:
-        info = registry.hook.esptk_read_image(chip=chip, data=data)
+        info = registry.chip_hook(chip).esptk_read_image(chip=chip, data=data)
     except ImageError as e:  # the file given is not such an image: the user's input
         raise UsageError(f"{name}: {e.message}", hint=e.hint) from None
     if info is None:

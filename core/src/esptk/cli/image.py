@@ -138,7 +138,7 @@ def elf2image(
     )
     with _input_errors():
         elf = ElfFile.load(input)
-        files = registry().hook.esptk_build_image(chip=chip, elf=elf, settings=settings)
+        files = registry().chip_hook(chip).esptk_build_image(chip=chip, elf=elf, settings=settings)
     if files is None:
         raise UsageError(f"no plugin builds {chip.description} images", hint="install the chip's esptk plugin")
     for w in elf.warnings:
@@ -193,7 +193,7 @@ def make_image(
     settings = ImageSettings(flash_size=zero_size, raw_segments=True)
     with _input_errors():
         elf = ElfFile.from_segments(segs, entry)
-        files = reg.hook.esptk_build_image(chip=chip, elf=elf, settings=settings)
+        files = reg.chip_hook(chip).esptk_build_image(chip=chip, elf=elf, settings=settings)
     if not files:
         raise UsageError(f"no plugin builds {chip.description} images", hint="install the chip's esptk plugin")
     write_files([(output, files[0].data)])
@@ -277,7 +277,7 @@ def image_info(
 def _read_one(chip_name: str, data: bytes) -> tuple[ChipSpec, ImageInfo]:
     with _input_errors():
         chip = _guess_chip(data) if chip_name == "auto" else registry().chip(chip_name)
-        info = registry().hook.esptk_read_image(chip=chip, data=data)
+        info = registry().chip_hook(chip).esptk_read_image(chip=chip, data=data)
     if info is None:
         raise UsageError(f"no plugin reads {chip.description} images", hint="install the chip's esptk plugin")
     return chip, info

@@ -24,7 +24,7 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
     except EsptkError as e:
         have = ", ".join(sorted(registry.chips)) or "none installed"
         raise UsageError(f"unknown chip {chip!r} for the virtual chip", hint=f"chips: {have}") from e
-    model = registry.hook.esptk_sim_chip(chip=spec, options=options.raw)
+    model = registry.chip_hook(spec).esptk_sim_chip(chip=spec, options=options.raw)
     if model is None:
         raise UsageError(f"no virtual-chip model for {spec.description}",
                          hint="the chip plugin does not implement esptk_sim_chip")
@@ -52,6 +52,8 @@ def _load_flash(path: str, size: int) -> NorFlash:
 
 def save_flash(vc: VirtualChip, options: SimOptions | None = None) -> None:
     """Write the flash back to ``flash_file`` (atomically) if it changed or the file does not exist yet."""
+    for dev in vc.chip.devices:
+        dev.close()  # peripheral models persist their state (eFuse file ...)
     path = (options or vc.options).flash_file
     if path and (vc.flash.dirty or not os.path.exists(path)):
         try:

@@ -156,6 +156,10 @@ class StubLoader:
     # --- flash writes ---------------------------------------------------------------------------
     def do_flash_begin(self, req: Request, at: float, kind: str = "flash") -> None:
         size, blocks, block_size, offset = struct.unpack_from("<IIII", req.payload)
+        encrypt = len(req.payload) == 20 and struct.unpack_from("<I", req.payload, 16)[0] == 1
+        if encrypt and (offset % 32 or self.vc.chip.flash_encrypt(offset, b"") is None):
+            self.reply(req.op, at, SPI_FAIL)  # no engine or no key burnt: refused
+            return
         if block_size > MAX_BLOCK:
             self.reply(req.op, at, BAD_BLOCKSIZE)
             return
@@ -163,7 +167,7 @@ class StubLoader:
         if offset + size > limit:
             self.reply(req.op, at, SPI_FAIL)
             return
-        self.session = Session(kind, offset, size, blocks, block_size)
+        self.session = Session(kind, offset, size, blocks, block_size, encrypt=encrypt)
         self.reply(req.op, at)
 
     def do_flash_defl_begin(self, req: Request, at: float) -> None:
@@ -187,14 +191,30 @@ class StubLoader:
             if len(data) > s.remaining:
                 self.pending = TOO_MUCH
         data = data[: s.remaining]
+        addr, out = s.cursor, data
+        if s.encrypt:
+            addr, out = self._encrypt_units(s, data)
         try:
             cost += s.erase_ahead(self.vc.flash, s.cursor + len(data))
-            cost += self.vc.flash.program(s.cursor, data)
+            cost += self.vc.flash.program(addr, out)
         except FlashRangeError:
             self.pending = SPI_FAIL
         s.cursor += len(data)
         s.remaining -= len(data)
         self.vc.work(at, cost)
+
+    def _encrypt_units(self, s: Session, data: bytes) -> tuple[int, bytes]:
+        """The engine encrypts whole 32-byte units: bytes of a unit not yet complete wait for the
+        next block (inflated pieces come in any length). Returns (address, ciphertext to program)."""
+        buf = s.carry + data
+        start = s.cursor - len(s.carry)
+        last = len(data) >= s.remaining
+        n = len(buf) if last else len(buf) - len(buf) % 32
+        s.carry = buf[n:]
+        if last and n % 32:
+            self.pending = BAD_LEN  # the host must pad encrypted data to whole units
+            return start, b""
+        return start, (self.vc.chip.flash_encrypt(start, buf[:n]) or b"") if n else b""
 
     def do_flash_defl_data(self, req: Request, at: float) -> None:
         self.do_flash_data(req, at, "defl")
