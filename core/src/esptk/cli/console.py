@@ -49,30 +49,42 @@ class RichProgress:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._t0 = 0.0
+        self._verb: str | None = None
+        self._base = 0
 
     def start(self, task: str, total: int) -> None:
         self._t0 = time.monotonic()
         if not self.enabled:
             return
+        import re
+
         from rich.progress import (
             BarColumn,
             DownloadColumn,
             Progress,
+            TaskProgressColumn,
             TextColumn,
             TimeRemainingColumn,
             TransferSpeedColumn,
         )
 
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), DownloadColumn(),
+            TransferSpeedColumn(),
             TimeRemainingColumn(), console=err, transient=True,
         )
         self._progress.start()
         self._task = self._progress.add_task(task, total=total)
+        m = re.match(r"(\w+) at 0x([0-9a-fA-F]+)", task)  # "Writing at 0x...": show the moving address
+        self._verb, self._base = (m.group(1), int(m.group(2), 16)) if m else (None, 0)
 
     def advance(self, done: int) -> None:
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=done)
+            if self._verb is None:
+                self._progress.update(self._task, completed=done)
+            else:
+                self._progress.update(self._task, completed=done,
+                                      description=f"{self._verb} at 0x{self._base + done:08x}")
 
     def finish(self, summary: str | None = None) -> None:
         if self._progress is not None:

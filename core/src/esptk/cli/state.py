@@ -35,6 +35,9 @@ class AppState:
     debug: bool = False
     quiet: bool = False
     verbose: bool = False
+    log_format: str = "auto"
+    port_filter: tuple[str, ...] = ()
+    override_vddsdio: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
