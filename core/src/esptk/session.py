@@ -235,9 +235,8 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
              use_stub: bool, trace: Tracer | None, progress: ProgressSink) -> Session:
     loader = Loader(transport, trace)
     if before == "no_reset_no_sync":
-        if chip == "auto":
-            raise UsageError("--before no_reset_no_sync needs --chip", hint="name the chip, e.g. --chip esp32")
-        spec = reg.chip(chip)
+        # a loader is assumed to be running already (esptool assumes its stub): without --chip, ask it
+        spec = reg.chip(chip) if chip != "auto" else detect_chip(reg, loader, "auto")
         s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, True), progress)
         s.use_loader(use_stub)
         return s

@@ -81,19 +81,44 @@ def write_flash_cmd(
     compress: Annotated[bool, typer.Option("--compress", "-z", help="Compress (default with the stub).")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", "-u", help="Do not compress.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Skip safety and compatibility checks.")] = False,
+    spi_connection: Annotated[str | None, typer.Option(
+        "--spi-connection", "-sc", help="Flash pins: SPI, HSPI or CLK,Q,D,HD,CS (ESP32).")] = None,
+    skip_flashed: Annotated[bool, typer.Option(
+        "--skip-flashed", "-s", help="Skip files whose bytes are in flash already (MD5).")] = False,
+    diff_with: Annotated[list[str] | None, typer.Option(
+        "--diff-with", help="Files flashed before, one per pair ('skip' for none): write changed sectors only.",
+    )] = None,
+    trust_flash_content: Annotated[bool, typer.Option(
+        "--trust-flash-content", help="With --diff-with: do not check that flash holds the old files.")] = False,
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
     """Write files to flash, each at its address, and verify each region (MD5 or read-back)."""
     from ..flasher import verify_flash, write_flash
+    from . import write_options as wo
 
     if compress and no_compress:
         raise UsageError("--compress and --no-compress exclude each other")
+    if skip_flashed and (diff_with or trust_flash_content):
+        raise UsageError("--skip-flashed excludes --diff-with and --trust-flash-content")
+    if trust_flash_content and not diff_with:
+        raise UsageError("--trust-flash-content only works with --diff-with", hint="add --diff-with OLD_FILE ...")
+    ctx.meta["force"] = force  # for the safety checks that --force skips
+    pins = wo.parse_spi_connection(spi_connection) if spi_connection is not None else None
     regions = parse_pairs(pairs)
     with session(ctx, no_progress=no_progress) as s:
+        if pins is not None:
+            wo.attach_pins(s, pins)
         regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
-        results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
+        todo: list[Region] = list(regions)
+        partial: list[Region] = []
+        if skip_flashed:
+            todo = wo.skip_flashed(s, todo)
+        elif diff_with:
+            todo, partial = wo.diff_with(s, todo, diff_with, trust_flash_content)
+        results = write_flash(s, todo, compress=True if compress else (False if no_compress else None),
                               erase_all=erase_all, flash_size=_flash_size(s, flash_size))
-        checked = verify_flash(s, regions) if verify else []
+        checked = verify_flash(s, regions if verify else partial) if verify or partial else []
     bad = [c for c in checked if not c["ok"]]
     if bad:
         raise VerifyError(f"verification failed at 0x{bad[0]['address']:08x}")
@@ -137,15 +162,21 @@ def verify_flash_cmd(
 
 def read_flash_cmd(
     ctx: typer.Context, address: str, size: str, filename: str,
+    flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=["ESPTK_FS", "ESPTOOL_FS"],
+                                            help="Flash size (e.g. 4MB) instead of detecting it.")] = "detect",
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
     """Read SIZE bytes (or ALL) of flash at ADDRESS into FILENAME (checked by the chip's MD5)."""
-    from ..flasher import prepare, read_flash
+    from ..flasher import detect_flash_size, prepare, read_flash
 
     addr = parse_int(address, "address")
     with session(ctx, no_progress=no_progress) as s:
-        total = prepare(s)
-        n = total - addr if size.upper() == "ALL" else parse_size(size)
+        total = prepare(s, _flash_size(s, flash_size))
+        if size.upper() == "ALL":  # up to the detected size, whatever --flash-size says (as esptool)
+            detected = total if flash_size == "detect" else detect_flash_size(s)[1]
+            n, total = detected - addr, max(total, detected)
+        else:
+            n = parse_size(size)
         if addr + n > total:
             raise UsageError(f"0x{addr:x}+0x{n:x} ends past the {size_name(total)} flash")
         data = read_flash(s, addr, n)
