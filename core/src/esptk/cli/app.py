@@ -121,6 +121,25 @@ def root(
                        quiet=quiet, verbose=verbose, log_format=choose(log_format),
                        port_filter=parse_port_filter(port_filter or []),
                        override_vddsdio=check_vddsdio(override_vddsdio))
+    _config(ctx, ctx.obj)
+
+
+def _config(ctx: typer.Context, st: AppState) -> None:
+    from click.core import ParameterSource
+
+    from . import config, console
+
+    cfg = config.find()
+    if cfg.path is None:
+        return
+    for key in cfg.unknown:
+        console.warn(f"{cfg.path}: unknown option '{key}' ignored")
+    for key in config.NOT_USED:
+        if key in cfg.values:
+            console.warn(f"{cfg.path}: esptk does not use '{key}'; ignored")
+    config.apply(cfg)
+    if "connect_attempts" in cfg.values and ctx.get_parameter_source("connect_attempts") == ParameterSource.DEFAULT:
+        st.connect_attempts = cfg.values["connect_attempts"]
 
 
 def state(ctx: typer.Context) -> AppState:
