@@ -54,6 +54,10 @@ def session(ctx: typer.Context, use_stub: bool | None = None, no_progress: bool 
     try:
         if not st.quiet and not st.json:
             banner(s)
+        if st.override_vddsdio:
+            from .options import override_vddsdio
+
+            override_vddsdio(s, st.override_vddsdio)
         yield s
         ok = True
     finally:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 FILTER_KEYS = ("vid", "pid", "name", "serial")
 VDDSDIO = ("1.8V", "1.9V", "OFF")
@@ -35,3 +40,16 @@ def check_vddsdio(value: str | None) -> str | None:
         if value.strip().upper() == v.upper():
             return v
     raise UsageError(f"--override-vddsdio '{value}' is not one of {', '.join(VDDSDIO)}", hint="e.g. 1.9V")
+
+
+def override_vddsdio(s: Session, value: str) -> None:
+    """Force the flash voltage regulator (ESP32's VDD_SDIO) as esptool's ``--override-vddsdio`` does."""
+    from . import console
+
+    spec = s.chip.vddsdio_override
+    if spec is None:
+        raise UsageError(f"--override-vddsdio is not supported on {s.chip.description}",
+                         hint="only chips with a VDD_SDIO regulator (ESP32) have it")
+    reg, words = spec
+    s.loader.write_reg(reg, words[value])
+    console.info(f"VDDSDIO regulator set to {value}.")
