@@ -125,8 +125,6 @@ def root(
 
 
 def _config(ctx: typer.Context, st: AppState) -> None:
-    from click.core import ParameterSource
-
     from . import config, console
 
     cfg = config.find()
@@ -138,7 +136,8 @@ def _config(ctx: typer.Context, st: AppState) -> None:
         if key in cfg.values:
             console.warn(f"{cfg.path}: esptk does not use '{key}'; ignored")
     config.apply(cfg)
-    if "connect_attempts" in cfg.values and ctx.get_parameter_source("connect_attempts") == ParameterSource.DEFAULT:
+    source = ctx.get_parameter_source("connect_attempts")  # click's or typer's vendored ParameterSource
+    if "connect_attempts" in cfg.values and getattr(source, "name", None) == "DEFAULT":
         st.connect_attempts = cfg.values["connect_attempts"]
 
 
