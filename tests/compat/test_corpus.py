@@ -61,14 +61,18 @@ LINES = load()
 
 
 def image(chip: str, size: int, seed: int) -> bytes:
-    """A firmware image: the header that flash-parameter patching reads, then one segment."""
+    """A well-formed firmware image (header that flash-parameter patching reads, one segment, checksum)."""
     rnd = random.Random(seed)
-    body = bytes(rnd.choice(b"\x00\x01\x02\x03\x20\x40\xff") for _ in range(size))
+    body = bytes(rnd.choice(b"\x00\x01\x02\x03\x20\x40\xff") for _ in range(size - size % 4))
     head = bytes([0xE9, 1, 0x02, 0x20]) + (0x40080000).to_bytes(4, "little")
     if chip == "esp32":  # extended header: no SHA-256 appended, any revision
         head += bytes([0xEE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0])
-    seg = (0x40080000).to_bytes(4, "little") + len(body).to_bytes(4, "little")
-    return head + seg + body
+    data = head + (0x3FFB0000).to_bytes(4, "little") + len(body).to_bytes(4, "little") + body
+    checksum = 0xEF
+    for b in body:
+        checksum ^= b
+    data += bytes(15 - len(data) % 16)
+    return data + bytes([checksum])
 
 
 def payload(size: int, seed: int) -> bytes:
@@ -185,6 +189,9 @@ def test_same_flash_bytes_as_esptool(compat: CompatEnv, servers: dict[str, Serve
                                      tmp_path: Path) -> None:
     (peer_rc, peer_flash, peer_out), (our_rc, our_flash, our_out) = run_both(compat, servers[line.chip], line,
                                                                              tmp_path)
+    if "--verify" in line.args and peer_rc != 0 and our_rc == 0:
+        # esptool 5 dropped write_flash --verify (it always verifies); esptool <= 4 and esptk accept it
+        pytest.xfail("esptool 5.6 refuses the old --verify option that esptk still accepts")
     assert (our_rc == 0) == (peer_rc == 0), "\n".join(logs)
     assert our_flash == peer_flash, "flash differs after the command"
     assert our_out == peer_out, "output files differ"
