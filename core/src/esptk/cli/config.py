@@ -6,14 +6,15 @@ else the home folder. Timeouts, connect attempts and custom reset sequences (PRO
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import hookimpl
+if TYPE_CHECKING:
+    import configparser
+
 from ..errors import UsageError
 
 NAMES = ("esptk.cfg", "esptool.cfg", "setup.cfg", "tox.ini")
@@ -62,6 +63,8 @@ def find(cwd: Path | None = None) -> Config:
             if explicit:
                 raise UsageError(f"config file {path} does not exist", hint="check ESPTK_CFGFILE / ESPTOOL_CFGFILE")
             continue
+        import configparser
+
         parser = configparser.ConfigParser()
         try:
             parser.read(path, encoding="utf-8")
@@ -108,18 +111,19 @@ def apply(cfg: Config) -> None:
     if seqs:
         from .state import registry
 
-        registry().pm.register(_CustomResets(seqs), name="config-file-resets")
+        registry().pm.register(_custom_resets(seqs), name="config-file-resets")
 
 
-class _CustomResets:
+def _custom_resets(seqs: dict[str, Any]) -> object:
     """A hook wrapper: where the config file names a sequence for a mode, only that one is used."""
+    from .. import hookimpl
 
-    def __init__(self, seqs: dict[str, Any]) -> None:
-        self.seqs = seqs
+    class CustomResets:
+        @hookimpl(wrapper=True)
+        def esptk_reset_sequences(self, mode: str, capabilities: Any, chip: Any) -> Any:
+            found: Sequence[Sequence[Any]] = yield
+            custom = seqs.get(mode)
+            # only where the link has control lines (some plugin offered a sequence)
+            return [[custom]] if custom is not None and any(found) else found
 
-    @hookimpl(wrapper=True)
-    def esptk_reset_sequences(self, mode: str, capabilities: Any, chip: Any) -> Any:
-        found: Sequence[Sequence[Any]] = yield
-        custom = self.seqs.get(mode)
-        # only where the link has control lines (some plugin offered a sequence)
-        return [[custom]] if custom is not None and any(found) else found
+    return CustomResets()

@@ -7,12 +7,33 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err: Console
+
+_ERR: Console | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """``err``, rich's console on stderr, is built on first use (rich costs ~40 ms to import)."""
+    global _ERR
+    if name == "err":
+        if _ERR is None:
+            from rich.console import Console
+
+            _ERR = Console(stderr=True, highlight=False, soft_wrap=True)
+        return _ERR
+    raise AttributeError(name)
+
+
+def _plain() -> bool:
+    """No terminal on stderr: write plain lines without loading rich."""
+    try:
+        return not sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return True
 
 JSON_SCHEMA = {"major": 1, "minor": 0}
 
@@ -27,11 +48,18 @@ def out_json(obj: dict[str, Any]) -> None:
 
 
 def info(msg: str) -> None:
-    err.print(msg, markup=False)
+    if _plain():
+        sys.stderr.write(msg + "\n")
+        sys.stderr.flush()
+    else:
+        __getattr__("err").print(msg, markup=False)
 
 
 def warn(msg: str) -> None:
-    err.print(f"[yellow]warning:[/] {escape(msg)}")
+    if _plain():
+        info(f"warning: {msg}")
+    else:
+        __getattr__("err").print(f"[yellow]warning:[/] {escape(msg)}")
 
 
 def escape(text: str) -> str:
@@ -44,7 +72,7 @@ class RichProgress:
     """A :class:`esptk.progress.ProgressSink` drawing bars on stderr."""
 
     def __init__(self, enabled: bool = True, quiet: bool = False) -> None:
-        self.enabled = enabled and err.is_terminal
+        self.enabled = enabled and not _plain()
         self.quiet = quiet
         self._progress: Progress | None = None
         self._task: TaskID | None = None
@@ -71,7 +99,7 @@ class RichProgress:
         self._progress = Progress(
             TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), DownloadColumn(),
             TransferSpeedColumn(),
-            TimeRemainingColumn(), console=err, transient=True,
+            TimeRemainingColumn(), console=__getattr__("err"), transient=True,
         )
         self._progress.start()
         self._task = self._progress.add_task(task, total=total)

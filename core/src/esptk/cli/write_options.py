@@ -11,7 +11,6 @@ import struct
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..fileio import read_file
 
 if TYPE_CHECKING:
     from ..flasher import Region
@@ -104,6 +103,7 @@ def diff_with(s: Session, regions: list[Region], old_files: list[str],
     in which old and new differ are written. Where the flash does not hold the old file the whole
     new file is written.
     """
+    from ..fileio import read_file
     from ..flasher import Region
 
     if len(old_files) > len(regions):
