@@ -57,13 +57,11 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
 def _json_error(e: Exception, rc: int) -> int:
     """With --json, every error is also one JSON object on stdout: error, hint, exit code."""
     if _JSON_ERRORS and rc:
-        import json
-
         if isinstance(e, EsptkError):
             msg, hint = e.message, e.hint
         else:
             msg, hint = (getattr(e, "format_message", None) or (lambda: str(e)))(), None
-        console.out(json.dumps({"error": msg, "hint": hint, "exit_code": rc, "type": type(e).__name__}))
+        console.out_json({"error": msg, "hint": hint, "exit_code": rc, "type": type(e).__name__})
     return rc
 
 

@@ -128,6 +128,7 @@ def _config(ctx: typer.Context, st: AppState) -> None:
     from . import config, console
 
     cfg = config.find()
+    config.apply(cfg)  # also undoes what an earlier run in this process applied
     if cfg.path is None:
         return
     for key in cfg.unknown:
@@ -135,7 +136,6 @@ def _config(ctx: typer.Context, st: AppState) -> None:
     for key in config.NOT_USED:
         if key in cfg.values:
             console.warn(f"{cfg.path}: esptk does not use '{key}'; ignored")
-    config.apply(cfg)
     source = ctx.get_parameter_source("connect_attempts")  # click's or typer's vendored ParameterSource
     if "connect_attempts" in cfg.values and getattr(source, "name", None) == "DEFAULT":
         st.connect_attempts = cfg.values["connect_attempts"]

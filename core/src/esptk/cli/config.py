@@ -97,21 +97,31 @@ def parse(path: Path, raw: dict[str, str]) -> Config:
     return cfg
 
 
+_SAVED: dict[str, float] = {}  #: built-in timeouts, restored before each run (in-process callers)
+PLUGIN_NAME = "config-file-resets"
+
+
 def apply(cfg: Config) -> None:
-    """Set the timeouts; register the custom reset sequences (the only ones used, as esptool does)."""
-    if not cfg.values:
-        return
+    """Set the timeouts; register the custom reset sequences (the only ones used, as esptool does).
+    What an earlier run in this process applied is undone first."""
     from ..protocol import timeouts as T  # noqa: N812
 
+    for attr, value in _SAVED.items():
+        setattr(T, attr, value)
+    from . import state
+
+    if state._REGISTRY is not None and state._REGISTRY.pm.has_plugin(PLUGIN_NAME):
+        state._REGISTRY.pm.unregister(name=PLUGIN_NAME)
     for key, attr in TIMEOUTS.items():
         if key in cfg.values:
+            _SAVED.setdefault(attr, getattr(T, attr))
             setattr(T, attr, cfg.values[key])
     seqs = {mode: cfg.values[k] for mode, k in (("default_reset", "custom_reset_sequence"),
                                                  ("hard_reset", "custom_hard_reset_sequence")) if k in cfg.values}
     if seqs:
         from .state import registry
 
-        registry().pm.register(_custom_resets(seqs), name="config-file-resets")
+        registry().pm.register(_custom_resets(seqs), name=PLUGIN_NAME)
 
 
 def _custom_resets(seqs: dict[str, Any]) -> object:

@@ -73,8 +73,8 @@ def after_lines(after: str, stub: bool) -> list[str]:
         lines.append("Hard resetting via RTS pin...")
     elif after == "soft_reset":
         lines.append("Soft resetting...")
-    elif after == "no_reset":
-        lines.append("Staying in bootloader." if not stub else "Staying in flasher stub.")
+    elif after == "no_reset":  # a stub reboots into the ROM loader
+        lines.append("Staying in bootloader.")
     else:
         lines.append("Staying in flasher stub.")
     return lines
