@@ -45,11 +45,19 @@ def session(ctx: typer.Context, use_stub: bool | None = None, no_progress: bool 
     log = esptool_log.active(st.log_format, ctx.info_name, st.json or bool(ctx.params.get("as_json")))
     if log:
         progress = esptool_log.EsptoolLog(progress)
-    s = connect(
-        st.registry, port=st.port, chip=st.chip, baud=st.baud, before=st.before,
-        connect_attempts=st.connect_attempts, use_stub=(not st.no_stub) if use_stub is None else use_stub,
-        trace=Tracer() if st.trace else None, progress=progress,  # type: ignore[arg-type]
-    )
+    def open_on(port: str | None) -> Session:
+        return connect(
+            st.registry, port=port, chip=st.chip, baud=st.baud, before=st.before,
+            connect_attempts=st.connect_attempts, use_stub=(not st.no_stub) if use_stub is None else use_stub,
+            trace=Tracer() if st.trace else None, progress=progress,  # type: ignore[arg-type]
+        )
+
+    if st.port:
+        s = open_on(st.port)
+    else:
+        from .ports import try_ports
+
+        s = try_ports(st, open_on)
     ok = False
     try:
         if not st.quiet and not st.json:
