@@ -152,7 +152,7 @@ def _register_commands() -> None:
 
     for module in (plugins_cmd,):
         module.register(app)
-    for name in ("device", "flash", "flash_status", "image", "ports"):  # command modules present in this build
+    for name in ("device", "flash", "flash_status", "image", "ports", "secure", "many"):  # command modules
         try:
             module = __import__(f"esptk.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as e:

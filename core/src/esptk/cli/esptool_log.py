@@ -23,7 +23,7 @@ LOG_COMMANDS = frozenset({"write-flash", "read-flash", "erase-flash", "erase-reg
                           "dump-mem"})
 BAR = 30
 _SUMMARY = re.compile(r"Wrote (\d+) bytes(?: \((\d+) compressed\))? at 0x([0-9a-f]+) in ([\d.]+) s "
-                      r"\((\d+) kbit/s\)(, verified)?")
+                      r"\((\d+) kbit/s\)")
 _TASK = re.compile(r"^(\w+) at 0x([0-9a-fA-F]+)")
 
 
@@ -112,14 +112,16 @@ class EsptoolLog:
         if summary:
             m = _SUMMARY.match(summary)
             if m:
-                written, packed, addr, secs, rate, verified = m.groups()
+                written, packed, addr, secs, rate = m.groups()
                 comp = f" ({packed} compressed)" if packed else ""
                 line(f"Wrote {written} bytes{comp} at 0x{int(addr, 16):08x} in {float(secs):.1f} seconds "
                      f"({float(rate):.1f} kbit/s).")
-                if verified:
-                    line("Hash of data verified.")
+            elif summary.startswith("Flash at"):  # every sector already held the data
+                line(summary.split(",")[0].replace("; nothing written", ", skipping write") + ".")
             elif summary.startswith("Read "):
                 line(summary.rstrip(".") + ".")
+            if (m or summary.startswith("Flash at")) and summary.endswith(", verified"):
+                line("Hash of data verified.")
         self.inner.finish(summary)  # type: ignore[attr-defined]
 
     def note(self, message: str) -> None:

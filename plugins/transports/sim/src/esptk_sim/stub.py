@@ -34,8 +34,10 @@ LENGTHS: dict[int, tuple[int, ...]] = {
     op.SYNC: (36,), op.ERASE_FLASH: (0,), op.ERASE_REGION: (8,), op.CHANGE_BAUDRATE: (8,),
     op.READ_FLASH: (16,), op.SPI_FLASH_MD5: (16,), op.FLASH_BEGIN: (16, 20), op.FLASH_DEFL_BEGIN: (16, 20),
     op.SPI_SET_PARAMS: (24,), op.SPI_ATTACH: (4,), op.READ_REG: (4,), op.MEM_BEGIN: (16,), op.MEM_END: (8,),
-    op.FLASH_END: (4,), op.FLASH_DEFL_END: (4,), op.RUN_USER_CODE: (0,),
+    op.FLASH_END: (4,), op.FLASH_DEFL_END: (4,), op.RUN_USER_CODE: (0,), op.SECTOR_MD5: (8,),
 }
+#: SECTOR_MD5 (esptk stub protocol v2) covers at most this many 4 KiB sectors per command
+MAX_SECTORS = 1024
 
 
 @dataclass
@@ -243,6 +245,20 @@ class StubLoader:
             self.reply(op.SPI_FLASH_MD5, at, MD5_READ_FAIL)
             return
         self.reply(op.SPI_FLASH_MD5, self.vc.work(at, size / MD5_RATE), data=digest)
+
+    def do_sector_md5(self, req: Request, at: float) -> None:
+        """esptk's stub only: the MD5 of each of ``count`` sectors from ``offset``, 16 bytes each."""
+        offset, count = struct.unpack("<II", req.payload)
+        if offset % SECTOR or not 0 < count <= MAX_SECTORS:
+            self.reply(op.SECTOR_MD5, at, BAD_LEN)
+            return
+        try:
+            flash = self.vc.flash.read(offset, count * SECTOR)
+        except FlashRangeError:
+            self.reply(op.SECTOR_MD5, at, MD5_READ_FAIL)
+            return
+        digests = b"".join(hashlib.md5(flash[i:i + SECTOR]).digest() for i in range(0, len(flash), SECTOR))
+        self.reply(op.SECTOR_MD5, self.vc.work(at, len(flash) / MD5_RATE), data=digests)
 
     def do_erase_flash(self, req: Request, at: float) -> None:
         self.reply(op.ERASE_FLASH, self.vc.work(at, self.vc.flash.erase_all()))
