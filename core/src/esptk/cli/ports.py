@@ -68,4 +68,6 @@ def try_ports(st: AppState, connect: Callable[[str], T]) -> T:
         except EsptkError as e:
             last = e
     assert last is not None
-    raise type(last)(f"no ESP chip answered on {len(ports)} port(s); last: {last.message}", hint=last.hint)
+    raise type(last)(f"no ESP chip answered on {len(ports)} port(s) ({', '.join(p.device for p in ports)}); "
+                     f"last: {last.message}",
+                     hint="name the board's port with --port (esptk list-ports shows them); " + (last.hint or ""))
