@@ -63,7 +63,10 @@ LINES = load()
 def image(chip: str, size: int, seed: int) -> bytes:
     """A well-formed firmware image (header that flash-parameter patching reads, one segment, checksum)."""
     rnd = random.Random(seed)
-    body = bytes(rnd.choice(b"\x00\x01\x02\x03\x20\x40\xff") for _ in range(size - size % 4))
+    body = bytearray(rnd.choice(b"\x00\x01\x02\x03\x20\x40\xff") for _ in range(size - size % 4))
+    # byte 23 of the file is 0: esptool 5.6 takes a 1 there as "SHA-256 appended" even in ESP8266 images
+    # and then fails (AttributeError) while patching flash parameters
+    body[7] = 0
     head = bytes([0xE9, 1, 0x02, 0x20]) + (0x40080000).to_bytes(4, "little")
     if chip == "esp32":  # extended header: no SHA-256 appended, any revision
         head += bytes([0xEE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0])
@@ -71,6 +74,7 @@ def image(chip: str, size: int, seed: int) -> bytes:
     checksum = 0xEF
     for b in body:
         checksum ^= b
+    data = bytes(data)
     data += bytes(15 - len(data) % 16)
     return data + bytes([checksum])
 

@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
     ``log_format``: the log format unless the command line chooses one.
     """
     global _JSON_ERRORS
+    console.printed_json = False
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw or bool(os.environ.get("ESPTK_DEBUG"))
     _JSON_ERRORS = "--json" in raw[: raw.index("--")] if "--" in raw else "--json" in raw
@@ -55,8 +56,9 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
 
 
 def _json_error(e: Exception, rc: int) -> int:
-    """With --json, every error is also one JSON object on stdout: error, hint, exit code."""
-    if _JSON_ERRORS and rc:
+    """With --json, every error is also one JSON object on stdout: error, hint, exit code (unless the
+    command printed its own object, which then carries the outcome)."""
+    if _JSON_ERRORS and rc and not console.printed_json:
         if isinstance(e, EsptkError):
             msg, hint = e.message, e.hint
         else:

@@ -43,7 +43,13 @@ def out(text: str) -> None:
     sys.stdout.flush()
 
 
+#: whether this run printed its JSON object already (an error after it adds no second object)
+printed_json = False
+
+
 def out_json(obj: dict[str, Any]) -> None:
+    global printed_json
+    printed_json = True
     out(json.dumps({"schema": JSON_SCHEMA, **obj}, indent=2, sort_keys=False))
 
 
