@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
 
         from .app import app
 
+        # help for a pipe or a file: click's plain text (rich's boxes need a terminal, and ~100 ms)
+        app.rich_markup_mode = "rich" if _stdout_is_terminal() else None
         cmd = typer.main.get_command(app)
         rc = cmd.main(args=args, prog_name=prog, standalone_mode=False)
         return rc if isinstance(rc, int) else 0
@@ -53,6 +55,13 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
     except KeyboardInterrupt:
         console.err.print("interrupted")
         return 130
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _json_error(e: Exception, rc: int) -> int:
