@@ -9,9 +9,9 @@ import typer
 
 from ..chip import parse_size
 from ..errors import FlashError, UsageError, VerifyError
-from ..fileio import parse_int, read_file, write_atomic
+from ..fileio import read_file, write_atomic
 from ..spiflash import size_name
-from . import console
+from . import checks, console
 from .connect import session, state_of
 
 if TYPE_CHECKING:
@@ -48,9 +48,20 @@ def parse_pairs(args: list[str]) -> list[Region]:
         raise UsageError("expected ADDRESS FILE pairs", hint="e.g. write-flash 0x1000 bootloader.bin 0x10000 app.bin")
     regions = []
     for i in range(0, len(args), 2):
-        addr = parse_int(args[i], "address")
+        addr = checks.u32(args[i], "address")
         regions.append(Region(addr, read_file(args[i + 1]), args[i + 1]))
     return regions
+
+
+def _check_before_connecting(ctx: typer.Context, regions: list[Region], mode: str, freq: str, size: str) -> None:
+    """What can be refused without the chip: option values, alignment, overlaps, sizes."""
+    from ..flasher import check_regions
+
+    st = state_of(ctx)
+    checks.flash_param(st, mode, "--flash-mode", "flash_mode_codes")
+    checks.flash_param(st, freq, "--flash-freq", "flash_freq_codes")
+    checks.flash_param(st, size, "--flash-size", "flash_size_codes", ("keep", "detect"))
+    check_regions(regions, checks.largest_flash(st))
 
 
 def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -> list[Region]:
@@ -112,6 +123,7 @@ def write_flash_cmd(
     pins = wo.parse_spi_connection(spi_connection) if spi_connection is not None else None
     regions = [] if encrypt_files and not pairs else [replace(r, encrypt=encrypt) for r in parse_pairs(pairs or [])]
     regions += [replace(r, encrypt=True) for r in parse_pairs(encrypt_files)] if encrypt_files else []
+    _check_before_connecting(ctx, regions, flash_mode, flash_freq, flash_size)
     with session(ctx, no_progress=no_progress) as s:
         if pins is not None:
             wo.attach_pins(s, pins)
@@ -160,6 +172,7 @@ def verify_flash_cmd(
     from ..flasher import verify_flash
 
     regions = parse_pairs(pairs)
+    _check_before_connecting(ctx, regions, flash_mode, flash_freq, flash_size)
     with session(ctx) as s:
         regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
         results = verify_flash(s, regions, diff=diff)
@@ -187,16 +200,21 @@ def read_flash_cmd(
     """Read SIZE bytes (or ALL) of flash at ADDRESS into FILENAME (checked by the chip's MD5)."""
     from ..flasher import detect_flash_size, prepare, read_flash
 
-    addr = parse_int(address, "address")
+    st = state_of(ctx)
+    addr = checks.u32(address, "address")
+    whole = size.strip().upper() == "ALL"
+    n = 0 if whole else checks.size(size)
+    checks.flash_span(st, addr, max(n, 1), "read")
+    checks.output_path(filename)
     with session(ctx, no_progress=no_progress) as s:
         total = prepare(s, _flash_size(s, flash_size))
-        if size.upper() == "ALL":  # up to the detected size, whatever --flash-size says (as esptool)
+        if whole:  # up to the detected size, whatever --flash-size says (as esptool)
             detected = total if flash_size == "detect" else detect_flash_size(s)[1]
             n, total = detected - addr, max(total, detected)
-        else:
-            n = parse_size(size)
-        if addr + n > total:
-            raise UsageError(f"0x{addr:x}+0x{n:x} ends past the {size_name(total)} flash")
+        if addr >= total or addr + n > total:
+            where = f"address 0x{addr:x}" if whole else f"0x{addr:x}+0x{n:x}"
+            raise UsageError(f"{where} is past the end of the {size_name(total)} flash",
+                             hint="check the address and the size against the flash size")
         data = read_flash(s, addr, n)
     write_atomic(filename, data)
     if as_json or state_of(ctx).json:
@@ -226,7 +244,9 @@ def erase_region_cmd(ctx: typer.Context, address: str, size: str, as_json: JsonO
     from ..flasher import STUB_HINT, erase_region
     from ..security_checks import check_erase
 
-    addr, n = parse_int(address, "address"), parse_size(size)
+    addr, n = checks.u32(address, "address"), checks.size(size)
+    checks.erase_span(addr, n)
+    checks.flash_span(state_of(ctx), addr, n, "erase region")
     with session(ctx) as s:
         check_erase(s, force)
         verified = erase_region(s, addr, n)
