@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .flashproto import FlashProtocol
     from .image.elf import ElfFile
     from .image.model import ImageFile, ImageInfo, ImageSettings
+    from .ports import PortInfo
     from .reset import ResetSequence
     from .security import SecurityScheme
     from .simchip import SimChip
@@ -71,6 +72,13 @@ def esptk_register_transports() -> Sequence[type[Transport]]:
 
     Each class lists its URL schemes in ``SCHEMES``; a scheme must be unique across plugins.
     Bare device paths (``/dev/ttyUSB0``, ``COM3``) belong to the ``serial`` scheme.
+    """
+
+
+@hookspec
+def esptk_list_ports() -> Sequence[PortInfo]:
+    """Serial ports this transport plugin can open (``esptk list-ports``, choosing a port without
+    ``--port``), with USB VID/PID, serial number and manufacturer where known.
     """
 
 

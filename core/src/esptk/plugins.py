@@ -15,13 +15,13 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from typing import Any
 
 import pluggy
 
 from . import builtin, hookspecs
 from .chip import ChipSpec, KnownChip
+from .epcache import EntryPoint, entry_points
 from .errors import DuplicateName, PluginLoadError, UnsupportedChip, UsageError
 from .transport import Transport, url_scheme
 
@@ -161,11 +161,11 @@ def _register_results(reg: Registry) -> None:
                 reg.pm.unregister(name=rec.name)
 
 
-def _entry_points() -> Iterable[tuple[str, metadata.EntryPoint]]:
-    eps = metadata.entry_points()
+def _entry_points() -> Iterable[tuple[str, EntryPoint]]:
+    eps = entry_points(tuple(GROUPS))
     seen: set[str] = set()
     for group in GROUPS:
-        for ep in sorted(eps.select(group=group), key=lambda e: e.name):
+        for ep in sorted((e for e in eps if e.group == group), key=lambda e: e.name):
             if ep.name in seen:  # the same dist found twice on sys.path
                 continue
             seen.add(ep.name)
@@ -188,11 +188,8 @@ def make_plugin_manager(
     records: list[PluginRecord] = []
     if entrypoints:
         for group, ep in _entry_points():
-            dist = ep.dist
-            rec = PluginRecord(
-                name=ep.name, kind=GROUPS[group], distribution=dist.metadata["Name"] if dist else None,
-                version=dist.version if dist else None, status="ok",
-            )
+            rec = PluginRecord(name=ep.name, kind=GROUPS[group], distribution=ep.distribution, version=ep.version,
+                               status="ok")
             records.append(rec)
             if ep.name in block or (allow is not None and ep.name not in allow):
                 rec.status = "disabled"

@@ -235,11 +235,11 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
              use_stub: bool, trace: Tracer | None, progress: ProgressSink) -> Session:
     loader = Loader(transport, trace)
     if before == "no_reset_no_sync":
-        if chip == "auto":
-            raise UsageError("--before no_reset_no_sync needs --chip", hint="name the chip, e.g. --chip esp32")
-        spec = reg.chip(chip)
-        s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, True), progress)
-        s.use_loader(use_stub)
+        # a loader is assumed to be running already (esptool assumes its stub): without --chip, ask it
+        spec = reg.chip(chip) if chip != "auto" else detect_chip(reg, loader, "auto")
+        stub = _stub_answers(loader, spec)
+        s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, stub), progress)
+        s.use_loader(stub)
         return s
     wanted = reg.chip(chip) if chip != "auto" else None
     progress.note(f"Connecting to {transport.url}...")
@@ -260,6 +260,18 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
     if baud != transport.baud:
         change_baud(s, baud)
     return s
+
+
+def _stub_answers(loader: Loader, spec: ChipSpec) -> bool:
+    """Without sync: is a stub answering, or the ROM? Told apart where their status lengths differ
+    (else a stub is assumed, as esptool does)."""
+    if spec.rom_status_bytes == 2:
+        return True
+    reply = loader.command(op.READ_REG, struct.pack("<I", spec.magic_reg), check=False)
+    if len(reply.body) == spec.rom_status_bytes:
+        loader.status_bytes = spec.rom_status_bytes
+        return False
+    return True
 
 
 def load_ram_segments(s: Session, segments: list[tuple[int, bytes]], entry: int) -> None:

@@ -59,4 +59,6 @@ def normalize_options(args: list[str]) -> list[str]:
 
 
 def preprocess(args: list[str]) -> list[str]:
-    return normalize_options(expand_argfiles(args))
+    from .write_options import expand_eat_all
+
+    return expand_eat_all(normalize_options(expand_argfiles(args)))

@@ -84,6 +84,15 @@ def write_flash_cmd(
     compress: Annotated[bool, typer.Option("--compress", "-z", help="Compress (default with the stub).")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", "-u", help="Do not compress.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
+    spi_connection: Annotated[str | None, typer.Option(
+        "--spi-connection", "-sc", help="Flash pins: SPI, HSPI or CLK,Q,D,HD,CS (ESP32).")] = None,
+    skip_flashed: Annotated[bool, typer.Option(
+        "--skip-flashed", "-s", help="Skip files whose bytes are in flash already (MD5).")] = False,
+    diff_with: Annotated[list[str] | None, typer.Option(
+        "--diff-with", help="Files flashed before, one per pair ('skip' for none): write changed sectors only.",
+    )] = None,
+    trust_flash_content: Annotated[bool, typer.Option(
+        "--trust-flash-content", help="With --diff-with: do not check that flash holds the old files.")] = False,
     no_skip: Annotated[bool, typer.Option(
         "--no-skip", help="Write every sector, even those the flash already holds (found by the chip's MD5).",
     )] = False,
@@ -102,14 +111,22 @@ def write_flash_cmd(
     rewrite after a small change, or after an interrupted write, sends only what differs."""
     from ..flasher import verify_flash, write_flash
     from ..security_checks import check_erase, check_write, exclusive
+    from . import write_options as wo
 
     if compress and no_compress:
         raise UsageError("--compress and --no-compress exclude each other")
+    if skip_flashed and (diff_with or trust_flash_content):
+        raise UsageError("--skip-flashed excludes --diff-with and --trust-flash-content")
+    if trust_flash_content and not diff_with:
+        raise UsageError("--trust-flash-content only works with --diff-with", hint="add --diff-with OLD_FILE ...")
     exclusive(encrypt, encrypt_files or [])
+    pins = wo.parse_spi_connection(spi_connection) if spi_connection is not None else None
     regions = [] if encrypt_files and not pairs else [replace(r, encrypt=encrypt) for r in parse_pairs(pairs or [])]
     regions += [replace(r, encrypt=True) for r in parse_pairs(encrypt_files)] if encrypt_files else []
     _check_before_connecting(ctx, regions, flash_mode, flash_freq, flash_size)
     with session(ctx, no_progress=no_progress) as s:
+        if pins is not None:
+            wo.attach_pins(s, pins)
         secured = check_write(s, regions, force=force, ignore_flash_enc_efuse=ignore_flash_enc_efuse)
         for w in secured.warnings:
             console.warn(w)
@@ -120,9 +137,18 @@ def write_flash_cmd(
             regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
         elif (flash_mode, flash_freq, flash_size) != ("keep", "keep", "keep"):
             console.warn("secure boot is on: the flash settings in the image headers are left as they are")
-        results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
+        # esptool's --skip-flashed / --diff-with act on plaintext files only (encrypted ones are written)
+        todo: list[Region] = [r for r in regions if not r.encrypt]
+        partial: list[Region] = []
+        if skip_flashed:
+            todo = wo.skip_flashed(s, todo)
+        elif diff_with:
+            todo, partial = wo.diff_with(s, todo, diff_with, trust_flash_content)
+        todo += [r for r in regions if r.encrypt]
+        results = write_flash(s, todo, compress=True if compress else (False if no_compress else None),
                               erase_all=erase_all, flash_size=_flash_size(s, flash_size), skip=not no_skip)
-        checked = verify_flash(s, [r for r in regions if not r.encrypt]) if verify else []
+        again = [r for r in regions if not r.encrypt] if verify else partial
+        checked = verify_flash(s, again) if again else []
     bad = [c for c in checked if not c["ok"]]
     if bad:
         raise VerifyError(f"verification failed at 0x{bad[0]['address']:08x}")
@@ -167,10 +193,12 @@ def verify_flash_cmd(
 
 def read_flash_cmd(
     ctx: typer.Context, address: str, size: str, filename: str,
+    flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=["ESPTK_FS", "ESPTOOL_FS"],
+                                            help="Flash size (e.g. 4MB) instead of detecting it.")] = "detect",
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
     """Read SIZE bytes (or ALL) of flash at ADDRESS into FILENAME (checked by the chip's MD5)."""
-    from ..flasher import prepare, read_flash
+    from ..flasher import detect_flash_size, prepare, read_flash
 
     st = state_of(ctx)
     addr = checks.u32(address, "address")
@@ -179,9 +207,10 @@ def read_flash_cmd(
     checks.flash_span(st, addr, max(n, 1), "read")
     checks.output_path(filename)
     with session(ctx, no_progress=no_progress) as s:
-        total = prepare(s)
-        if whole:
-            n = total - addr
+        total = prepare(s, _flash_size(s, flash_size))
+        if whole:  # up to the detected size, whatever --flash-size says (as esptool)
+            detected = total if flash_size == "detect" else detect_flash_size(s)[1]
+            n, total = detected - addr, max(total, detected)
         if addr >= total or addr + n > total:
             where = f"address 0x{addr:x}" if whole else f"0x{addr:x}+0x{n:x}"
             raise UsageError(f"{where} is past the end of the {size_name(total)} flash",

@@ -12,7 +12,7 @@ import typer
 from ..errors import ChipError, EsptkError, ImageError, UsageError
 from . import checks, console
 from .app import state
-from .state import registry
+from .state import registry, registry_for_chip
 
 if TYPE_CHECKING:
     from ..chip import ChipSpec
@@ -69,7 +69,7 @@ def _chip(ctx: typer.Context, command: str) -> ChipSpec:
         raise UsageError(f"{command} needs to know the chip",
                          hint=f"add --chip, e.g. 'esptk --chip esp32 {command} ...'")
     with _input_errors():
-        return registry().chip(name)
+        return registry_for_chip(name).chip(name)
 
 
 def _flash_choice(chip: ChipSpec, value: str | None, table: dict[str, int], what: str) -> str | None:
@@ -106,6 +106,7 @@ def elf2image(
     flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="qio/qout/dio/dout.")] = "qio",
     flash_freq: Annotated[str, typer.Option("--flash-freq", "-ff", envvar=FF_ENV, help="e.g. 40m, 80m.")] = "40m",
     flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=FS_ENV, help="e.g. 1MB, 4MB.")] = "1MB",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (files written).")] = False,
 ) -> None:
     """Build a flashable image from an ELF file."""
     from ..image.elf import ElfFile
@@ -138,7 +139,7 @@ def elf2image(
     )
     with _input_errors():
         elf = ElfFile.load(input)
-        files = registry().chip_hook(chip).esptk_build_image(chip=chip, elf=elf, settings=settings)
+        files = registry_for_chip(chip.name).chip_hook(chip).esptk_build_image(chip=chip, elf=elf, settings=settings)
     if files is None:
         raise UsageError(f"no plugin builds {chip.description} images", hint="install the chip's esptk plugin")
     for w in elf.warnings:
@@ -153,9 +154,7 @@ def elf2image(
     for name, _data in items:
         checks.output_path(name)
     write_files(items)
-    if not state(ctx).quiet:
-        for name, data in items:
-            console.info(f"Wrote {name} ({len(data)} bytes)")
+    _written(ctx, as_json, chip, items)
 
 
 def make_image(
@@ -164,6 +163,7 @@ def make_image(
     segfile: Annotated[list[str], typer.Option("--segfile", "-f", help="Segment file (repeat).")],
     segaddr: Annotated[list[str], typer.Option("--segaddr", "-a", help="Segment load address (repeat).")],
     entrypoint: Annotated[str, typer.Option("--entrypoint", "-e", help="Entry point address.")] = "0",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (file written).")] = False,
 ) -> None:
     """Build a v1 image (ESP8266) from raw segment files, as esptool 4 did."""
     from ..image.elf import ElfFile
@@ -197,6 +197,20 @@ def make_image(
     if not files:
         raise UsageError(f"no plugin builds {chip.description} images", hint="install the chip's esptk plugin")
     write_files([(output, files[0].data)])
+    _written(ctx, as_json, chip, [(output, files[0].data)], quiet=True)
+
+
+def _written(ctx: typer.Context, as_json: bool, chip: ChipSpec, items: list[tuple[str, bytes]],
+             quiet: bool = False, **extra: object) -> None:
+    """Report the files an offline command wrote: one JSON object with --json, else a line each."""
+    if as_json or state(ctx).json:
+        import hashlib
+
+        console.out_json({"chip": chip.name, **extra, "files": [
+            {"file": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in items]})
+    elif not (quiet or state(ctx).quiet):
+        for name, data in items:
+            console.info(f"Wrote {name} ({len(data)} bytes)")
 
 
 def _guess_chip(data: bytes) -> ChipSpec:
@@ -305,6 +319,7 @@ def merge_bin(
     flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="keep or e.g. dio.")] = "keep",
     flash_freq: Annotated[str, typer.Option("--flash-freq", "-ff", envvar=FF_ENV, help="keep or e.g. 40m.")] = "keep",
     flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=FS_ENV, help="keep or e.g. 4MB.")] = "keep",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (file written).")] = False,
 ) -> None:
     """Merge files at flash addresses into one raw, Intel HEX or UF2 file."""
     from ..image import merge
@@ -328,7 +343,7 @@ def merge_bin(
         pieces = merge.load_pieces(pairs)
         merge.check_extent(pieces, top, chip.description)
         merge.check_overlaps(pieces)
-        for w in merge.patch_pieces(registry(), chip, pieces, mode, freq, size):
+        for w in merge.patch_pieces(registry_for_chip(chip.name), chip, pieces, mode, freq, size):
             console.warn(w)
         if fmt == "raw":
             data = merge.merge_raw(pieces, offset, pad)
@@ -343,5 +358,7 @@ def merge_bin(
                                  hint="use at most 452 bytes (476 with --md5-disable)")
             data = merge.merge_uf2(pieces, family, chunk_size, not md5_disable)
     write_files([(output, data)])
-    if not state(ctx).quiet:
+    if as_json or state(ctx).json:
+        _written(ctx, True, chip, [(output, data)], format=fmt)
+    elif not state(ctx).quiet:
         console.info(f"Wrote {output} ({len(data)} bytes, {fmt})")
