@@ -18,12 +18,13 @@ from .errors import (
     CommandFailed,
     CommandTimeout,
     FlashError,
+    LoaderChanged,
     ProtocolError,
     UnsupportedCommand,
     UsageError,
     VerifyError,
 )
-from .flashproto import SECTOR
+from .flashproto import SECTOR, FlashProtocol
 from .protocol import op
 from .protocol import timeouts as T
 from .session import Session
@@ -126,64 +127,120 @@ def write_flash(s: Session, regions: Sequence[Region], compress: bool | None = N
     return [write_region(s, r, compress) for r in regions]
 
 
-def write_region(s: Session, region: Region, compress: bool | None = None) -> RegionResult:
+class RegionRestart(FlashError):
+    """A block's fate is unknown on a loader that cannot check the result: write the region again."""
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    """How one region goes out to the loader that runs now (it may change after a reset)."""
+
+    address: int
+    data: bytes
+    packed: bytes | None
+
+    @property
+    def digest(self) -> str:
+        return hashlib.md5(self.data).hexdigest()
+
+
+def _encode(s: Session, region: Region, compress: bool | None) -> _Encoding:
     data = region.data + b"\xff" * (-len(region.data) % 4)
     addr = region.address
     if not s.stub:  # the ROM erases from the start of a sector: pad in front
         pre = addr % SECTOR
         data, addr = b"\xff" * pre + data, addr - pre
-    digest = hashlib.md5(data).hexdigest()
     packed: bytes | None = None
     if compress is not False and s.flash.compression:
         packed = zlib.compress(data, 9)
         if len(packed) >= len(data):
             packed = None
+    return _Encoding(addr, data, packed)
+
+
+def write_region(s: Session, region: Region, compress: bool | None = None) -> RegionResult:
     t0 = time.monotonic()
-    last: Exception | None = None
     for attempt in range(REGION_ATTEMPTS):
+        enc = _encode(s, region, compress)
+        if attempt == 0:
+            note_erase(s, enc.address, len(enc.data))
         try:
-            if packed is not None:
-                _send_compressed(s, addr, data, packed)
-            else:
-                _send_plain(s, addr, data)
-            verified, how = _verify_written(s, addr, data, digest)
+            verified, how = _write_once(s, enc)
             break
-        except (CommandTimeout, CommandFailed, VerifyError) as e:
-            if isinstance(e, UnsupportedCommand):
+        except (CommandTimeout, CommandFailed, VerifyError, RegionRestart) as e:
+            if isinstance(e, UnsupportedCommand) and not isinstance(e, LoaderChanged):
                 raise
-            last = e
             s.progress.finish()
-            if attempt < REGION_ATTEMPTS - 1:
-                s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); retrying ({attempt + 2}/{REGION_ATTEMPTS})")
-            s.loader.flush_input()
-    else:
-        raise FlashError(f"writing at 0x{addr:08x} failed {REGION_ATTEMPTS} times: {last}",
-                         hint="check the link (cable, --baud) and retry") from last
-    res = RegionResult(addr, len(region.data), len(data), len(packed) if packed is not None else None,
-                       digest, time.monotonic() - t0, verified, how)
+            if attempt == REGION_ATTEMPTS - 1:
+                raise FlashError(f"writing at 0x{enc.address:08x} failed {REGION_ATTEMPTS} times: {e}",
+                                 hint=_failure_hint(e)) from e
+            s.progress.warn(f"writing at 0x{enc.address:08x} failed ({e}); writing the region again "
+                            f"({attempt + 2}/{REGION_ATTEMPTS})")
+            try:
+                s.recheck_loader()  # the loader that answers now decides the encoding of the retry
+                prepare(s, s.flash_size)
+            except (CommandTimeout, CommandFailed) as again:
+                raise FlashError(f"writing at 0x{enc.address:08x} failed ({e}) and the chip no longer "
+                                 f"answers properly: {again}", hint=_failure_hint(again)) from again
+    res = RegionResult(enc.address, len(region.data), len(enc.data),
+                       len(enc.packed) if enc.packed is not None else None,
+                       enc.digest, time.monotonic() - t0, verified, how)
     s.progress.finish(res.summary())
     return res
 
 
+def _write_once(s: Session, enc: _Encoding) -> tuple[bool, str]:
+    if enc.packed is not None:
+        _send_compressed(s, enc.address, enc.data, enc.packed)
+    else:
+        _send_plain(s, enc.address, enc.data)
+    return _verify_written(s, enc.address, enc.data, enc.digest)
+
+
+def _failure_hint(e: Exception) -> str:
+    if isinstance(e, LoaderChanged):
+        return "the chip keeps resetting: check its power supply and the reset wiring"
+    return "check the link (cable, --baud) and retry"
+
+
 def _block(s: Session, opcode: int, block: bytes, seq: int, timeout: float) -> None:
-    reply_lost = False
+    """One data block. The loader itself resends a block whose reply did not come (after settling
+    the link); a block the loader refused as damaged in transit goes out again here."""
     for attempt in range(BLOCK_ATTEMPTS):
         try:
             s.loader.data_command(opcode, block, seq, timeout)
             return
-        except (CommandTimeout, CommandFailed) as e:
-            if isinstance(e, UnsupportedCommand):
-                raise
-            if reply_lost and isinstance(e, CommandFailed):
-                # the first copy arrived (only its reply was lost) and the loader refuses a second:
-                # go on; the region's MD5 at the end tells whether that was right
-                s.progress.warn(f"block {seq}: the first copy arrived; going on")
+        except LoaderChanged:
+            raise
+        except CommandFailed as e:
+            if s.loader.resent:
+                # the first copy's reply was lost and a second copy was refused: the first copy
+                # most likely arrived, but only a loader that can check the flash may go on
+                if not _can_verify(s):
+                    raise RegionRestart(f"block {seq}: its reply was lost and the loader refused it "
+                                        "again; whether it was written cannot be checked") from e
+                s.progress.warn(f"block {seq}: the first copy arrived; going on (the MD5 at the end checks it)")
                 return
             if attempt == BLOCK_ATTEMPTS - 1:
                 raise
-            reply_lost = isinstance(e, CommandTimeout)
+            # the loader refused this copy (damaged in transit: a ROM answers "malformed" 0x05 or
+            # "checksum" 0x07, a stub 0xC0/0xC1) and did not take it: send it again
             s.progress.warn(f"block {seq}: {e}; sending it again")
-            s.loader.flush_input()
+
+
+def _can_verify(s: Session) -> bool:
+    return bool(s.flash.md5 or s.flash.read)
+
+
+def note_erase(s: Session, addr: int, size: int) -> None:
+    """Say so when the loader erases more than the sectors the region covers."""
+    start, length = s.flash.erased_span(addr, size)
+    cover = FlashProtocol.erased_span(s.flash, addr, size)
+    if (start, length) != cover:
+        extra_from = cover[0] + cover[1]
+        s.progress.warn(f"the {s.chip.description} ROM loader also erases 0x{extra_from:08x}-"
+                        f"0x{start + length - 1:08x} (a quirk of that ROM: some sector counts "
+                        "cannot be erased exactly, PROTOCOL.md 2.5); the stub erases exactly")
 
 
 def _send_plain(s: Session, addr: int, data: bytes) -> None:

@@ -58,6 +58,11 @@ QUIET = 0.1  #: seconds without a byte after the barrier's replies: the link is 
 ROM_FAILURE = 1
 
 
+def _complete(frame: bytes) -> bool:
+    """The frame holds as many bytes as its header's size field says (none was lost)."""
+    return len(frame) >= 8 + struct.unpack_from("<H", frame, 2)[0]
+
+
 class Loader:
     """Talks to one loader. ``status_bytes`` is 2 (ESP8266 ROM, any stub) or 4 (ESP32 ROM)."""
 
@@ -165,8 +170,8 @@ class Loader:
                     raise CommandTimeout(f"the reply to {op.name(opcode)} stopped in the middle of a packet") from e
                 raise CommandTimeout(f"no reply to {op.name(opcode)} within {timeout:g} s") from e
             reply = parse_reply(frame)
-            if reply is None:
-                continue
+            if reply is None or not _complete(frame):
+                continue  # not a reply, or one that lost bytes: its request times out and is settled
             if reply.opcode != opcode:
                 other = split_status(reply, self.status_bytes)
                 if other.status[:2] == b"\x01\x05":  # the ROM's answer to an unknown opcode
@@ -199,6 +204,18 @@ class Loader:
         """Put a barrier on the link (see the module doc) and return the SYNC value that answered
         it (ROM: non-zero, stub: 0). Raise :class:`LoaderChanged` if another loader answers than
         the one we talk to, CommandTimeout if nothing answers."""
+        first = self.barrier(attempts)
+        if first.failed and self.stub:  # a stub hands a deferred error to whatever comes next
+            raise CommandFailed(describe_status(first, True), first.code)
+        if (first.value != 0) == self.stub:
+            self.dirty = True
+            now = "the ROM loader" if first.value else "a stub"
+            raise LoaderChanged(f"{now} answers: the chip has reset or changed loader")
+        return first.value
+
+    def barrier(self, attempts: int = SETTLE_ATTEMPTS) -> Reply:
+        """SYNC, then drop everything up to its first reply and until the line is quiet; that
+        first reply (status split off as 2 bytes). Replies dropped on the way are in :attr:`late`."""
         self.late = []
         for _ in range(attempts):
             self.send_frame(request(op.SYNC, SYNC_PAYLOAD))
@@ -208,13 +225,7 @@ class Loader:
                 continue
             self._drain_quiet()
             self.dirty = False
-            if first.failed and self.stub:  # a stub hands a deferred error to whatever comes next
-                raise CommandFailed(describe_status(first, True), first.code)
-            if (first.value != 0) == self.stub:
-                self.dirty = True
-                now = "the ROM loader" if first.value else "a stub"
-                raise LoaderChanged(f"{now} answers: the chip has reset or changed loader")
-            return first.value
+            return first
         raise CommandTimeout(f"the chip no longer answers (no reply to SYNC after {attempts} tries)")
 
     def _first_sync_reply(self, timeout: float) -> Reply:
@@ -222,10 +233,11 @@ class Loader:
         while True:
             frame = self.read_frame(max(deadline - time.monotonic(), 0.001))
             reply = parse_reply(frame)
-            if reply is not None and reply.opcode == op.SYNC:
+            if reply is None or not _complete(frame):
+                continue
+            if reply.opcode == op.SYNC:
                 return split_status(reply, 2)
-            if reply is not None:
-                self.late.append(reply)
+            self.late.append(reply)
 
     def _drain_quiet(self) -> None:
         while True:

@@ -49,6 +49,8 @@ class Session:
     flash_size: int | None = None
     #: what our own stub said about itself (GET_VERSION), None for other loaders
     stub_version: StubVersion | None = None
+    #: the user wants the stub (no --no-stub): after a reset it is uploaded again
+    stub_wanted: bool = False
 
     @property
     def stub(self) -> bool:
@@ -99,6 +101,25 @@ class Session:
         if not self.flash_attached:
             self.flash.attach(self.loader)
             self.flash_attached = True
+
+    def recheck_loader(self) -> None:
+        """After a failed step: settle the link and find out which loader answers now. The chip
+        may have reset into its ROM: then the stub goes up again (or, without one, the ROM's
+        encoding is used from now on), so that a retry speaks to the loader that really runs."""
+        first = self.loader.barrier()
+        rom_answers = first.value != 0
+        if rom_answers != self.stub:
+            return  # the same loader as before
+        if not rom_answers:
+            self.use_loader(True)
+            return
+        self.progress.warn("the chip has reset into its ROM loader")
+        self.use_loader(False)
+        self.stub_version = None
+        if self.stub_wanted:
+            image = self.registry.hook.esptk_select_stub(chip=self.chip, revision=self.chip.revision(self.loader))
+            if image is not None:
+                run_stub(self, image)
 
 
 class _RegisterCache:
@@ -249,6 +270,7 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
     spec = detect_chip(reg, loader, chip)
     s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, stub_running), progress)
     s.use_loader(stub_running)
+    s.stub_wanted = use_stub or stub_running
     if stub_running:
         s.stub_version = negotiate_stub(s)
     if use_stub and not stub_running:
