@@ -41,9 +41,25 @@ def parse_pairs(args: list[str]) -> list[Region]:
         raise UsageError("expected ADDRESS FILE pairs", hint="e.g. write-flash 0x1000 bootloader.bin 0x10000 app.bin")
     regions = []
     for i in range(0, len(args), 2):
-        addr = parse_int(args[i], "address")
-        regions.append(Region(addr, read_file(args[i + 1]), args[i + 1]))
+        addr, name = parse_int(args[i], "address"), args[i + 1]
+        data = read_file(name)
+        regions.extend(hex_regions(data, name) or [Region(addr, data, name)])
     return regions
+
+
+def hex_regions(data: bytes, name: str) -> list[Region] | None:
+    """An Intel HEX file (told by its content) as one region per contiguous run at the addresses
+    stored in it (the address given with it is not used, as with esptool); None for other files."""
+    from ..flasher import Region
+    from ..image.ihex import HexError, looks_like_hex, read_hex
+
+    if not looks_like_hex(data):
+        return None
+    try:
+        runs = read_hex(data)
+    except HexError:
+        return None
+    return [Region(a, d, f"{name}@0x{a:x}") for a, d in runs] or None
 
 
 def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -> list[Region]:
