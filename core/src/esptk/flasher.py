@@ -119,12 +119,40 @@ def check_regions(regions: Sequence[Region], flash_size: int) -> None:
 
 # --- writing ---------------------------------------------------------------------------------------
 def write_flash(s: Session, regions: Sequence[Region], compress: bool | None = None,
-                erase_all: bool = False, flash_size: int | None = None) -> list[RegionResult]:
+                erase_all: bool = False, flash_size: int | None = None, force: bool = False) -> list[RegionResult]:
     size = prepare(s, flash_size)
     check_regions(regions, size)
     if erase_all:
         erase_flash(s)
+    else:
+        for r in regions:
+            check_unaligned(s, r, force)
     return [write_region(s, r, compress) for r in regions]
+
+
+def check_unaligned(s: Session, r: Region, force: bool) -> None:
+    """A region that does not start a sector erases that sector's bytes before it (and after it,
+    if it ends in that sector): say so, and refuse unless ``force`` when they hold data."""
+    head = r.address % SECTOR
+    if not head:
+        return
+    start = r.address - head
+    label = r.name or f"data for 0x{r.address:x}"
+    _s, length = s.flash.erased_span(r.address, len(r.data))
+    s.progress.warn(f"0x{r.address:x} is not at the start of a 4 KiB sector: 0x{start:08x}-"
+                    f"0x{start + length - 1:08x} is erased, including bytes outside {label}")
+    if force:
+        return
+    if not s.flash.read:
+        raise UsageError(f"cannot check what the sector at 0x{start:x} holds outside {label} "
+                         f"(the {s.chip.description} ROM loader cannot read flash)",
+                         hint="write from the sector start, use the stub, or add --force to lose those bytes")
+    current = read_flash(s, start, SECTOR)
+    tail = head + len(r.data)
+    outside = current[:head] + (current[tail:] if tail < SECTOR else b"")
+    if outside.count(0xFF) != len(outside):
+        raise UsageError(f"the sector at 0x{start:x} holds data outside {label} that writing it would erase",
+                         hint=f"write the whole sector from 0x{start:x}, or add --force to lose that data")
 
 
 class RegionRestart(FlashError):

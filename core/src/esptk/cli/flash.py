@@ -97,6 +97,8 @@ def write_flash_cmd(
     compress: Annotated[bool, typer.Option("--compress", "-z", help="Compress (default with the stub).")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", "-u", help="Do not compress.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Write even where it erases data outside the files "
+                                        "(a file that does not start a 4 KiB sector).")] = False,
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
     """Write files to flash, each at its address, and verify each region (MD5 or read-back)."""
@@ -108,7 +110,7 @@ def write_flash_cmd(
     with session(ctx, no_progress=no_progress) as s:
         regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
         results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
-                              erase_all=erase_all, flash_size=_flash_size(s, flash_size))
+                              erase_all=erase_all, flash_size=_flash_size(s, flash_size), force=force)
         checked = verify_flash(s, regions) if verify else []
     bad = [c for c in checked if not c["ok"]]
     if bad:
