@@ -267,8 +267,8 @@ def note_erase(s: Session, addr: int, size: int) -> None:
     if (start, length) != cover:
         extra_from = cover[0] + cover[1]
         s.progress.warn(f"the {s.chip.description} ROM loader also erases 0x{extra_from:08x}-"
-                        f"0x{start + length - 1:08x} (a quirk of that ROM: some sector counts "
-                        "cannot be erased exactly, PROTOCOL.md 2.5); the stub erases exactly")
+                        f"0x{start + length - 1:08x} (that ROM cannot erase this sector count "
+                        "exactly: 'What gets erased' in docs/usage.md); the stub erases exactly")
 
 
 def _send_plain(s: Session, addr: int, data: bytes) -> None:
@@ -425,6 +425,7 @@ def erase_region(s: Session, addr: int, size: int) -> bool:
     if addr + size > flash_size:
         raise UsageError(f"region 0x{addr:x}+0x{size:x} ends past the {size_name(flash_size)} flash")
     timeout = T.scaled(T.ERASE_REGION_PER_MB, size)
+    note_erase(s, addr, size)
     if s.flash.erase:
         s.loader.command(op.ERASE_REGION, struct.pack("<II", addr, size), timeout=timeout)
     else:  # the ROM erases up front on FLASH_BEGIN
