@@ -76,6 +76,7 @@ def detect_flash_size(s: Session) -> tuple[int, int]:
     s.attach_flash()
     jedec = read_jedec_id(s.loader, s.chip.spi)
     size = size_from_id(jedec)
+    s.detected_size = size
     if size is None:
         s.progress.warn(f"unknown flash id 0x{jedec:06x}: assuming {size_name(DEFAULT_SIZE)}")
         size = DEFAULT_SIZE
@@ -87,6 +88,11 @@ def prepare(s: Session, flash_size: int | None = None) -> int:
     s.attach_flash()
     if flash_size is None:
         flash_size = s.flash_size or detect_flash_size(s)[1]
+    elif flash_size != s.flash_size:  # given by the user: compare with what the chip has
+        detected = s.detected_size or detect_flash_size(s)[1]
+        if s.detected_size is not None and flash_size > detected:
+            s.progress.warn(f"--flash-size {size_name(flash_size)} is larger than the detected "
+                            f"{size_name(detected)} flash: writes past {size_name(detected)} will fail")
     if flash_size > s.chip.max_flash_size:
         s.progress.warn(f"{s.chip.description} addresses at most {size_name(s.chip.max_flash_size)}")
         flash_size = s.chip.max_flash_size
@@ -199,6 +205,10 @@ def write_region(s: Session, region: Region, compress: bool | None = None) -> Re
             if isinstance(e, UnsupportedCommand) and not isinstance(e, LoaderChanged):
                 raise
             s.progress.finish()
+            if beyond_chip(s, enc.address, len(enc.data)) and isinstance(e, CommandFailed):
+                raise FlashError(f"writing at 0x{enc.address:08x} was refused: {e}",
+                                 hint=f"the region ends past the detected {size_name(s.detected_size or 0)} "
+                                      "flash; check the address and --flash-size") from e
             if attempt == REGION_ATTEMPTS - 1:
                 raise FlashError(f"writing at 0x{enc.address:08x} failed {REGION_ATTEMPTS} times: {e}",
                                  hint=_failure_hint(e)) from e
@@ -223,6 +233,11 @@ def _write_once(s: Session, enc: _Encoding) -> tuple[bool, str]:
     else:
         _send_plain(s, enc.address, enc.data)
     return _verify_written(s, enc.address, enc.data, enc.digest)
+
+
+def beyond_chip(s: Session, addr: int, size: int) -> bool:
+    """The range ends past the flash size the chip's id names (a --flash-size larger than it)."""
+    return s.detected_size is not None and addr + size > s.detected_size
 
 
 def _failure_hint(e: Exception) -> str:

@@ -47,6 +47,8 @@ class Session:
     #: the flash size the loader was last told (SPI_SET_PARAMS), None: not yet
     params_size: int | None = None
     flash_size: int | None = None
+    #: the size the flash's JEDEC id names (None: not read yet, or an unknown id)
+    detected_size: int | None = None
     #: what our own stub said about itself (GET_VERSION), None for other loaders
     stub_version: StubVersion | None = None
     #: the user wants the stub (no --no-stub): after a reset it is uploaded again
@@ -89,7 +91,7 @@ class Session:
                 seqs[0].run(self.transport.set_lines)
             return
         if after == "soft_reset":
-            self.flash.soft_reset(ld)
+            self.soft_reset()
             return
         if after == "no_reset" and self.stub:
             # tell the stub to reboot into the ROM loader
@@ -101,6 +103,12 @@ class Session:
         if not self.flash_attached:
             self.flash.attach(self.loader)
             self.flash_attached = True
+
+    def soft_reset(self) -> None:
+        """Leave the loader and run the application in flash (the ESP32 ROM needs the flash
+        attached before its FLASH_BEGIN, as for any flash command)."""
+        self.attach_flash()
+        self.flash.soft_reset(self.loader)
 
     def recheck_loader(self) -> None:
         """After a failed step: settle the link and find out which loader answers now. The chip

@@ -18,6 +18,9 @@ def _report(e: EsptkError) -> None:
         console.err.print(f"[dim]hint:[/] {console.escape(e.hint)}")
 
 
+INTERRUPTED = 130
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 operational error, 2 usage, 130 interrupted)."""
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -31,12 +34,20 @@ def main(argv: list[str] | None = None) -> int:
 
         cmd = typer.main.get_command(app)
         rc = cmd.main(args=args, prog_name="esptk", standalone_mode=False)
+        if rc == INTERRUPTED:  # typer turns a KeyboardInterrupt inside a command into Exit(130)
+            return _aborted()
         return rc if isinstance(rc, int) else 0
     except Exception as e:  # noqa: BLE001 - sorted out below
         return _handle(e, debug)
     except KeyboardInterrupt:
-        console.err.print("interrupted")
-        return 130
+        return _aborted()
+
+
+def _aborted() -> int:
+    """Ctrl-C: end the progress line, say so, exit 130 (128 + SIGINT, as shells report it)."""
+    console.end_progress()
+    console.err.print("Aborted", markup=False)
+    return INTERRUPTED
 
 
 def _is_cli_exception(e: BaseException) -> bool:
@@ -50,8 +61,7 @@ def _handle(e: Exception, debug: bool) -> int:
     if isinstance(e, typer.Exit):
         return int(getattr(e, "exit_code", 0) or 0)
     if isinstance(e, typer.Abort):
-        console.err.print("interrupted")
-        return 130
+        return _aborted()
     if isinstance(e, EsptkError):
         if debug:
             traceback.print_exception(e)

@@ -16,6 +16,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 JSON_SCHEMA = {"major": 1, "minor": 0}
 
+_bars: list[RichProgress] = []  #: progress displays drawing now (ended on Ctrl-C)
+
 
 def out(text: str) -> None:
     sys.stdout.write(text + "\n")
@@ -68,6 +70,7 @@ class RichProgress:
             TimeRemainingColumn(), console=err, transient=True,
         )
         self._progress.start()
+        _bars.append(self)
         self._task = self._progress.add_task(task, total=total)
 
     def advance(self, done: int) -> None:
@@ -78,6 +81,8 @@ class RichProgress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+            if self in _bars:
+                _bars.remove(self)
         if summary and not self.quiet:
             info(summary)
 
@@ -87,3 +92,9 @@ class RichProgress:
 
     def warn(self, message: str) -> None:
         warn(message)
+
+
+def end_progress() -> None:
+    """Stop every progress display (its line is cleared and the cursor shown again)."""
+    while _bars:
+        _bars[-1].finish()
