@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .errors import (
     CommandFailed,
     CommandTimeout,
+    EsptkError,
     FlashError,
     LoaderChanged,
     ProtocolError,
@@ -382,6 +383,14 @@ def read_flash(s: Session, addr: int, size: int) -> bytes:
 
 
 def _read_stub(s: Session, addr: int, size: int) -> bytes:
+    try:
+        return _read_stub_once(s, addr, size)
+    except EsptkError:
+        s.loader.dirty = True  # the stub may still be sending: settle before the next command
+        raise
+
+
+def _read_stub_once(s: Session, addr: int, size: int) -> bytes:
     ld = s.loader
     ld.command(op.READ_FLASH, struct.pack("<IIII", addr, size, READ_PACKET, READ_IN_FLIGHT))
     buf = bytearray()
