@@ -240,11 +240,17 @@ class Loader:
             self.late.append(reply)
 
     def _drain_quiet(self) -> None:
+        """Read until the line is quiet. Nothing was sent after the barrier, so a reply other than
+        SYNC seen here still answers a request from before it (a SYNC reply of an older barrier
+        may have been taken as this one's first): it goes to :attr:`late` too."""
         while True:
             try:
-                self.read_frame(QUIET)
+                frame = self.read_frame(QUIET)
             except CommandTimeout:
                 break
+            reply = parse_reply(frame)
+            if reply is not None and reply.opcode != op.SYNC and _complete(frame):
+                self.late.append(reply)
         self._decoder.reset()
 
     # --- basic operations ---------------------------------------------------------------------
