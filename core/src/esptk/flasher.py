@@ -195,15 +195,18 @@ def _encode(s: Session, region: Region, compress: bool | None) -> _Encoding:
 
 def write_region(s: Session, region: Region, compress: bool | None = None) -> RegionResult:
     t0 = time.monotonic()
+    announced: set[tuple[int, int]] = set()
     for attempt in range(REGION_ATTEMPTS):
-        enc = _encode(s, region, compress)
-        if attempt == 0:
+        enc = _encode(s, region, compress)  # per attempt: the loader may have changed
+        span = s.flash.erased_span(enc.address, len(enc.data))
+        if span not in announced:
+            announced.add(span)
             note_erase(s, enc.address, len(enc.data))
         try:
             verified, how = _write_once(s, enc)
             break
         except (CommandTimeout, CommandFailed, VerifyError, RegionRestart) as e:
-            if isinstance(e, UnsupportedCommand) and not isinstance(e, LoaderChanged):
+            if isinstance(e, UnsupportedCommand):
                 raise
             s.progress.finish()
             if beyond_chip(s, enc.address, len(enc.data)) and isinstance(e, CommandFailed):
