@@ -79,3 +79,12 @@ def test_a_rom_reply_after_a_reset_is_not_read_as_a_stub_error(chip: str) -> Non
     out = run_case(Case(4, chip, True, 0x40000, data(0x9000), "reset_at=16000"))
     assert out.kind == "ok", out.detail
     assert not any("unknown stub error" in w for w in out.warnings)
+
+
+def test_a_lost_stub_greeting_does_not_make_the_host_speak_rom_to_the_stub() -> None:
+    """Found by the campaign (seed 2044): the OHAI frame was lost, the host went on "with the ROM
+    loader" although the stub answered, and sent it ROM-encoded writes (the ESP8266 ROM's reduced
+    erase size is the stub's byte count): half the region stayed unwritten, reported as written."""
+    out = run_case(Case(5, "esp8266", True, 0x52000, data(0x8000), "drop_at=337&fault_dir=tx"))
+    assert out.kind == "ok", out.detail
+    assert any("greeting was lost" in w for w in out.warnings)

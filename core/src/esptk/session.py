@@ -311,11 +311,15 @@ def run_stub(s: Session, image: StubImage) -> bool:
         segs.append((image.data_start, image.data))
     load_ram_segments(s, segs, image.entry)
     if not s.loader.wait_greeting():
-        s.progress.warn("the stub did not greet within 3 s; going on with the ROM loader")
-        if _try_sync(s.loader) is None:
+        values = _try_sync(s.loader)
+        if values is None:
             raise ProtocolError("the stub did not start and the ROM loader no longer answers",
                                 hint="reset the chip and retry with --no-stub")
-        return False
+        if any(values):  # the ROM answers SYNC with a non-zero value
+            s.progress.warn("the stub did not greet within 3 s; going on with the ROM loader")
+            return False
+        # its greeting was lost on the line, but the stub answers: the loader that answers decides
+        s.progress.warn("the stub's greeting was lost, but the stub answers")
     s.use_loader(True)
     s.stub_version = negotiate_stub(s)
     s.progress.note("Stub running" + (f" (esptk stub protocol {s.stub_version.protocol})" if s.stub_version else ""))
