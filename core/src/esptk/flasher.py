@@ -89,11 +89,6 @@ def prepare(s: Session, flash_size: int | None = None) -> int:
     s.attach_flash()
     if flash_size is None:
         flash_size = s.flash_size or detect_flash_size(s)[1]
-    elif flash_size != s.flash_size:  # given by the user: compare with what the chip has
-        detected = s.detected_size or detect_flash_size(s)[1]
-        if s.detected_size is not None and flash_size > detected:
-            s.progress.warn(f"--flash-size {size_name(flash_size)} is larger than the detected "
-                            f"{size_name(detected)} flash: writes past {size_name(detected)} will fail")
     if flash_size > s.chip.max_flash_size:
         s.progress.warn(f"{s.chip.description} addresses at most {size_name(s.chip.max_flash_size)}")
         flash_size = s.chip.max_flash_size
@@ -102,6 +97,19 @@ def prepare(s: Session, flash_size: int | None = None) -> int:
         s.loader.command(op.SPI_SET_PARAMS, struct.pack("<IIIIII", 0, flash_size, 0x10000, SECTOR, 0x100, 0xFFFF))
         s.params_size = flash_size
     return flash_size
+
+
+def warn_if_beyond_chip(s: Session, flash_size: int) -> None:
+    """Warn when a size the user gave is larger than the flash the chip's JEDEC id names."""
+    if s.detected_size is None:
+        try:
+            detect_flash_size(s)
+        except ProtocolError:  # the id cannot be read (no SPI registers on this loader): no check
+            return
+    detected = s.detected_size
+    if detected is not None and flash_size > detected:
+        s.progress.warn(f"--flash-size {size_name(flash_size)} is larger than the detected "
+                        f"{size_name(detected)} flash: writes past {size_name(detected)} will fail")
 
 
 def check_regions(regions: Sequence[Region], flash_size: int) -> None:

@@ -102,13 +102,16 @@ def write_flash_cmd(
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
     """Write files to flash, each at its address, and verify each region (MD5 or read-back)."""
-    from ..flasher import verify_flash, write_flash
+    from ..flasher import verify_flash, warn_if_beyond_chip, write_flash
 
     if compress and no_compress:
         raise UsageError("--compress and --no-compress exclude each other")
     regions = parse_pairs(pairs)
     with session(ctx, no_progress=no_progress) as s:
         regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
+        given = _flash_size(s, flash_size)
+        if given is not None:
+            warn_if_beyond_chip(s, given)
         results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
                               erase_all=erase_all, flash_size=_flash_size(s, flash_size), force=force)
         checked = verify_flash(s, regions) if verify else []
