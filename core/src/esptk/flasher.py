@@ -12,7 +12,7 @@ import struct
 import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import (
     CommandFailed,
@@ -45,6 +45,7 @@ class Region:
     address: int
     data: bytes
     name: str = ""
+    encrypt: bool = False  #: write through the chip's flash-encryption engine (stub only)
 
 
 @dataclass
@@ -57,18 +58,27 @@ class RegionResult:
     seconds: float
     verified: bool
     how: str  #: "md5", "read-back" or why it was not verified
+    skipped: int = 0  #: bytes not written because the flash already held them
+    chunks: int = 0  #: sector chunks of the region (0: not compared)
+    unchanged: int = 0  #: of those, how many already held the bytes
+    compared: str = "not asked"  #: how unchanged sectors were found (esptk.sectors.Plan.method)
 
     def summary(self) -> str:
         rate = self.written * 8 / max(self.seconds, 1e-6) / 1000
         comp = f" ({self.compressed} compressed)" if self.compressed is not None else ""
         text = (f"Wrote {self.written} bytes{comp} at 0x{self.address:08x} in {self.seconds:.1f} s "
                 f"({rate:.0f} kbit/s)")
+        if self.chunks and self.unchanged == self.chunks:
+            text = f"Flash at 0x{self.address:08x} already holds these {self.size} bytes; nothing written"
+        elif self.unchanged:
+            text += f"; {self.unchanged} of {self.chunks} sectors were unchanged and skipped"
         return text + (", verified" if self.verified else f", NOT verified: {self.how}")
 
     def as_dict(self) -> dict[str, object]:
         return {"address": self.address, "size": self.size, "written": self.written,
                 "compressed_size": self.compressed, "md5": self.md5, "seconds": round(self.seconds, 3),
-                "verified": self.verified, "verification": self.how}
+                "verified": self.verified, "verification": self.how, "skipped_bytes": self.skipped,
+                "sectors": self.chunks, "sectors_unchanged": self.unchanged, "compared_by": self.compared}
 
 
 # --- flash size and checks -------------------------------------------------------------------------
@@ -132,9 +142,35 @@ def check_regions(regions: Sequence[Region], flash_size: int) -> None:
                              hint="regions are erased in 4 KiB sectors: they must not overlap or share one")
 
 
+def patch_regions(s: Session, regions: Sequence[Region], mode: str = "keep", freq: str = "keep",
+                  size: str = "keep") -> list[Region]:
+    """The regions with the bootloader's header set to the flash mode/frequency/size asked for
+    (``keep`` leaves a field, ``detect`` asks the chip); warnings go to the progress sink."""
+    if (mode, freq, size) == ("keep", "keep", "keep"):
+        return list(regions)
+    from .image.patch import patch_flash_params
+
+    if size == "detect":
+        size = size_name(prepare(s))
+    out = []
+    for r in regions:
+        if r.address != s.chip.bootloader_offset:
+            out.append(r)
+            continue
+        data, warnings = patch_flash_params(s.registry, s.chip, r.data, r.address, mode, freq, size)
+        for w in warnings:
+            s.progress.warn(w)
+        out.append(replace(r, data=data))
+    return out
+
+
 # --- writing ---------------------------------------------------------------------------------------
 def write_flash(s: Session, regions: Sequence[Region], compress: bool | None = None,
-                erase_all: bool = False, flash_size: int | None = None, force: bool = False) -> list[RegionResult]:
+                erase_all: bool = False, flash_size: int | None = None, skip: bool = True,
+                force: bool = False) -> list[RegionResult]:
+    """Write and verify each region; with ``skip``, sectors that already hold the bytes are not
+    written again (found by the chip's MD5; see :mod:`esptk.sectors`). A region that does not
+    start a sector is refused where that sector holds other data, unless ``force``."""
     size = prepare(s, flash_size)
     check_regions(regions, size)
     if erase_all:
@@ -142,7 +178,7 @@ def write_flash(s: Session, regions: Sequence[Region], compress: bool | None = N
     else:
         for r in regions:
             check_unaligned(s, r, force)
-    return [write_region(s, r, compress) for r in regions]
+    return [write_region(s, r, compress, skip=skip and not erase_all) for r in regions]
 
 
 def check_unaligned(s: Session, r: Region, force: bool) -> None:
@@ -174,77 +210,80 @@ class RegionRestart(FlashError):
     """A block's fate is unknown on a loader that cannot check the result: write the region again."""
 
 
-@dataclass(frozen=True)
-class _Encoding:
-    """How one region goes out to the loader that runs now (it may change after a reset)."""
-
-    address: int
-    data: bytes
-    packed: bytes | None
-
-    @property
-    def digest(self) -> str:
-        return hashlib.md5(self.data).hexdigest()
 
 
-def _encode(s: Session, region: Region, compress: bool | None) -> _Encoding:
+def write_region(s: Session, region: Region, compress: bool | None = None, skip: bool = False) -> RegionResult:
+    from .sectors import Plan, plan_region
+
     data = region.data + b"\xff" * (-len(region.data) % 4)
     addr = region.address
-    if not s.stub:  # the ROM erases from the start of a sector: pad in front
-        pre = addr % SECTOR
-        data, addr = b"\xff" * pre + data, addr - pre
-    packed: bytes | None = None
-    if compress is not False and s.flash.compression:
-        packed = zlib.compress(data, 9)
-        if len(packed) >= len(data):
-            packed = None
-    return _Encoding(addr, data, packed)
-
-
-def write_region(s: Session, region: Region, compress: bool | None = None) -> RegionResult:
+    digest = hashlib.md5(data).hexdigest()
     t0 = time.monotonic()
+    # the flash holds ciphertext after an encrypted write: comparing it with the file says nothing
+    plan = plan_region(s, addr, data) if skip and not region.encrypt else Plan(((0, len(data)),), 0, 0, "not asked")
+    sent: int | None = 0
     announced: set[tuple[int, int]] = set()
     for attempt in range(REGION_ATTEMPTS):
-        enc = _encode(s, region, compress)  # per attempt: the loader may have changed
-        span = s.flash.erased_span(enc.address, len(enc.data))
-        if span not in announced:
-            announced.add(span)
-            note_erase(s, enc.address, len(enc.data))
         try:
-            verified, how = _write_once(s, enc)
+            sent = 0
+            for off, n in plan.runs:  # encoded per attempt: the loader may have changed after a reset
+                packed = _write_run(s, addr + off, data[off:off + n], compress, region.encrypt, announced)
+                sent = None if packed is None or sent is None else sent + packed
+            if region.encrypt:  # the flash holds ciphertext: nothing to compare without the key
+                verified, how = False, "encrypted by the chip (the flash holds ciphertext)"
+            else:
+                verified, how = _verify_written(s, addr, data, digest)
             break
         except (CommandTimeout, CommandFailed, VerifyError, RegionRestart) as e:
             if isinstance(e, UnsupportedCommand):
                 raise
             s.progress.finish()
-            if beyond_chip(s, enc.address, len(enc.data)) and isinstance(e, CommandFailed):
-                raise FlashError(f"writing at 0x{enc.address:08x} was refused: {e}",
+            if beyond_chip(s, addr, len(data)) and isinstance(e, CommandFailed):
+                raise FlashError(f"writing at 0x{addr:08x} was refused: {e}",
                                  hint=f"the region ends past the detected {size_name(s.detected_size or 0)} "
                                       "flash; check the address and --flash-size") from e
             if attempt == REGION_ATTEMPTS - 1:
-                raise FlashError(f"writing at 0x{enc.address:08x} failed {REGION_ATTEMPTS} times: {e}",
+                raise FlashError(f"writing at 0x{addr:08x} failed {REGION_ATTEMPTS} times: {e}",
                                  hint=_failure_hint(e)) from e
-            s.progress.warn(f"writing at 0x{enc.address:08x} failed ({e}); writing the region again "
+            s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); writing the region again "
                             f"({attempt + 2}/{REGION_ATTEMPTS})")
             try:
                 s.recheck_loader()  # the loader that answers now decides the encoding of the retry
                 prepare(s, s.flash_size)
             except (CommandTimeout, CommandFailed) as again:
-                raise FlashError(f"writing at 0x{enc.address:08x} failed ({e}) and the chip no longer "
+                raise FlashError(f"writing at 0x{addr:08x} failed ({e}) and the chip no longer "
                                  f"answers properly: {again}", hint=_failure_hint(again)) from again
-    res = RegionResult(enc.address, len(region.data), len(enc.data),
-                       len(enc.packed) if enc.packed is not None else None,
-                       enc.digest, time.monotonic() - t0, verified, how)
+            plan = Plan(((0, len(data)),), plan.chunks, 0, "retry")  # the whole region again
+    written = plan.bytes_to_write
+    res = RegionResult(addr, len(region.data), written, sent if written else None, digest,
+                       time.monotonic() - t0, verified, how, skipped=len(data) - written,
+                       chunks=plan.chunks, unchanged=plan.unchanged, compared=plan.method)
     s.progress.finish(res.summary())
     return res
 
 
-def _write_once(s: Session, enc: _Encoding) -> tuple[bool, str]:
-    if enc.packed is not None:
-        _send_compressed(s, enc.address, enc.data, enc.packed)
-    else:
-        _send_plain(s, enc.address, enc.data)
-    return _verify_written(s, enc.address, enc.data, enc.digest)
+def _write_run(s: Session, addr: int, data: bytes, compress: bool | None, encrypt: bool = False,
+               announced: set[tuple[int, int]] | None = None) -> int | None:
+    """Send one contiguous run (not verified here); the compressed size, or None if sent plain.
+    An erase range larger than the run's sectors is announced once (``announced``)."""
+    if not s.stub and addr % SECTOR:  # the ROM erases from the start of a sector: pad in front
+        pre = addr % SECTOR
+        data, addr = b"\xff" * pre + data, addr - pre
+    span = s.flash.erased_span(addr, len(data))
+    if announced is None or span not in announced:
+        note_erase(s, addr, len(data))
+        if announced is not None:
+            announced.add(span)
+    packed: bytes | None = None
+    if compress is not False and s.flash.compression:
+        packed = zlib.compress(data, 9)
+        if len(packed) >= len(data):
+            packed = None
+    if packed is not None:
+        _send_compressed(s, addr, data, packed, encrypt)
+        return len(packed)
+    _send_plain(s, addr, data, encrypt)
+    return None
 
 
 def beyond_chip(s: Session, addr: int, size: int) -> bool:
@@ -298,14 +337,19 @@ def note_erase(s: Session, addr: int, size: int) -> None:
                         "exactly: 'What gets erased' in docs/usage.md); the stub erases exactly")
 
 
-def _send_plain(s: Session, addr: int, data: bytes) -> None:
+def _begin(words: tuple[int, int, int, int], encrypt: bool) -> bytes:
+    """FLASH_BEGIN / FLASH_DEFL_BEGIN payload; the 20-byte form asks the stub to encrypt."""
+    return struct.pack("<IIII", *words) + (struct.pack("<I", 1) if encrypt else b"")
+
+
+def _send_plain(s: Session, addr: int, data: bytes, encrypt: bool = False) -> None:
     fp, ld = s.flash, s.loader
     bs = fp.write_block_size
     blocks = (len(data) + bs - 1) // bs
     erase = fp.erase_size(addr, len(data))
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
-    ld.command(op.FLASH_BEGIN, struct.pack("<IIII", erase, blocks, bs, addr), timeout=timeout)
+    ld.command(op.FLASH_BEGIN, _begin((erase, blocks, bs, addr), encrypt), timeout=timeout)
     for seq in range(blocks):
         block = data[seq * bs : (seq + 1) * bs]
         block += b"\xff" * (bs - len(block))
@@ -315,13 +359,13 @@ def _send_plain(s: Session, addr: int, data: bytes) -> None:
         ld.command(op.FLASH_END, struct.pack("<I", 1))
 
 
-def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes) -> None:
+def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes, encrypt: bool = False) -> None:
     fp, ld = s.flash, s.loader
     bs = fp.write_block_size
     blocks = (len(packed) + bs - 1) // bs
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
-    ld.command(op.FLASH_DEFL_BEGIN, struct.pack("<IIII", fp.defl_begin_size(len(data)), blocks, bs, addr),
+    ld.command(op.FLASH_DEFL_BEGIN, _begin((fp.defl_begin_size(len(data)), blocks, bs, addr), encrypt),
                timeout=timeout)
     inflater = zlib.decompressobj()
     done = 0
