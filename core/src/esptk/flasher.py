@@ -220,7 +220,9 @@ def write_region(s: Session, region: Region, compress: bool | None = None, skip:
     digest = hashlib.md5(data).hexdigest()
     t0 = time.monotonic()
     # the flash holds ciphertext after an encrypted write: comparing it with the file says nothing
-    plan = plan_region(s, addr, data) if skip and not region.encrypt else Plan(((0, len(data)),), 0, 0, "not asked")
+    # (and past the chip's real end there is nothing to compare: the write will be refused)
+    compare = skip and not region.encrypt and not beyond_chip(s, addr, len(data))
+    plan = plan_region(s, addr, data) if compare else Plan(((0, len(data)),), 0, 0, "not asked")
     sent: int | None = 0
     announced: set[tuple[int, int]] = set()
     for attempt in range(REGION_ATTEMPTS):
