@@ -144,9 +144,15 @@ class Loader:
         reply does not come in time is settled: its late reply is taken if the barrier brings it
         in, otherwise the request goes out again."""
         attempts = READ_ATTEMPTS if opcode in RESENDABLE else 1
+        timed_out: CommandTimeout | None = None
         for attempt in range(attempts):
             if self.dirty:
-                self.settle()
+                try:
+                    self.settle()
+                except CommandTimeout as e:
+                    if timed_out is None:
+                        raise
+                    raise CommandTimeout(f"{timed_out}; the chip no longer answers (no reply to SYNC either)") from e
                 late = next((r for r in self.late if r.opcode == opcode), None) if attempt else None
                 if late is not None:
                     return self._finish(late, opcode, data_len, check)
@@ -154,9 +160,10 @@ class Loader:
             self.send_frame(request(opcode, payload, chk))
             try:
                 return self.wait_reply(opcode, timeout, data_len, check)
-            except CommandTimeout:
+            except CommandTimeout as e:
                 if attempt == attempts - 1:
                     raise
+                timed_out = e
         raise AssertionError("unreachable")
 
     def wait_reply(self, opcode: int, timeout: float = T.DEFAULT, data_len: int = 0, check: bool = True) -> Reply:
