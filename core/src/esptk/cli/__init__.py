@@ -70,6 +70,9 @@ def _handle(e: Exception, debug: bool) -> int:
     if isinstance(e, BrokenPipeError):
         return 1
     if _is_cli_exception(e):
+        from .checks import tidy_option_error
+
+        tidy_option_error(e)
         e.show()  # type: ignore[attr-defined]
         return int(e.exit_code)  # type: ignore[attr-defined]
     if debug:

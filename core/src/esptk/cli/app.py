@@ -8,6 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
+from . import checks
 from .state import AppState, registry
 
 BEFORE = ("default_reset", "usb_reset", "no_reset", "no_reset_no_sync", "esp32r0")
@@ -83,7 +84,7 @@ def root(
     port: Annotated[str | None, typer.Option("--port", "-p", envvar=["ESPTK_PORT", "ESPTOOL_PORT"],
                                              help="Serial port, socket://HOST:PORT, rfc2217://... or sim://CHIP.",
                                              )] = None,
-    baud: Annotated[int, typer.Option("--baud", "-b", envvar=["ESPTK_BAUD", "ESPTOOL_BAUD"],
+    baud: Annotated[int, typer.Option("--baud", "-b", envvar=["ESPTK_BAUD", "ESPTOOL_BAUD"], callback=checks.baud,
                                       help="Baud rate used after connecting.")] = 115200,
     before: Annotated[str, typer.Option(envvar=["ESPTK_BEFORE", "ESPTOOL_BEFORE"],
                                         callback=_norm_choice(BEFORE, "--before"),

@@ -9,9 +9,9 @@ import typer
 
 from ..chip import parse_size
 from ..errors import FlashError, UsageError, VerifyError
-from ..fileio import parse_int, read_file, write_atomic
+from ..fileio import read_file, write_atomic
 from ..spiflash import size_name
-from . import console
+from . import checks, console
 from .connect import session, state_of
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def parse_pairs(args: list[str]) -> list[Region]:
         raise UsageError("expected ADDRESS FILE pairs", hint="e.g. write-flash 0x1000 bootloader.bin 0x10000 app.bin")
     regions = []
     for i in range(0, len(args), 2):
-        addr, name = parse_int(args[i], "address"), args[i + 1]
+        addr, name = checks.u32(args[i], "address"), args[i + 1]
         data = read_file(name)
         regions.extend(hex_regions(data, name) or [Region(addr, data, name)])
     return regions
@@ -68,6 +68,17 @@ def hex_regions(data: bytes, name: str) -> list[Region] | None:
     except HexError:
         return None
     return [Region(a, d, f"{name}@0x{a:x}") for a, d in runs] or None
+
+
+def _check_before_connecting(ctx: typer.Context, regions: list[Region], mode: str, freq: str, size: str) -> None:
+    """What can be refused without the chip: option values, alignment, overlaps, sizes."""
+    from ..flasher import check_regions
+
+    st = state_of(ctx)
+    checks.flash_param(st, mode, "--flash-mode", "flash_mode_codes")
+    checks.flash_param(st, freq, "--flash-freq", "flash_freq_codes")
+    checks.flash_param(st, size, "--flash-size", "flash_size_codes", ("keep", "detect"))
+    check_regions(regions, checks.largest_flash(st))
 
 
 def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -> list[Region]:
@@ -114,6 +125,7 @@ def write_flash_cmd(
     exclusive(encrypt, encrypt_files or [])
     regions = [] if encrypt_files and not pairs else [replace(r, encrypt=encrypt) for r in parse_pairs(pairs or [])]
     regions += [replace(r, encrypt=True) for r in parse_pairs(encrypt_files)] if encrypt_files else []
+    _check_before_connecting(ctx, regions, flash_mode, flash_freq, flash_size)
     with session(ctx, no_progress=no_progress) as s:
         secured = check_write(s, regions, force=force, ignore_flash_enc_efuse=ignore_flash_enc_efuse)
         for w in secured.warnings:
@@ -154,6 +166,7 @@ def verify_flash_cmd(
     from ..flasher import verify_flash
 
     regions = parse_pairs(pairs)
+    _check_before_connecting(ctx, regions, flash_mode, flash_freq, flash_size)
     with session(ctx) as s:
         regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
         results = verify_flash(s, regions, diff=diff)
@@ -179,12 +192,20 @@ def read_flash_cmd(
     """Read SIZE bytes (or ALL) of flash at ADDRESS into FILENAME (checked by the chip's MD5)."""
     from ..flasher import prepare, read_flash
 
-    addr = parse_int(address, "address")
+    st = state_of(ctx)
+    addr = checks.u32(address, "address")
+    whole = size.strip().upper() == "ALL"
+    n = 0 if whole else checks.size(size)
+    checks.flash_span(st, addr, max(n, 1), "read")
+    checks.output_path(filename)
     with session(ctx, no_progress=no_progress) as s:
         total = prepare(s)
-        n = total - addr if size.upper() == "ALL" else parse_size(size)
-        if addr + n > total:
-            raise UsageError(f"0x{addr:x}+0x{n:x} ends past the {size_name(total)} flash")
+        if whole:
+            n = total - addr
+        if addr >= total or addr + n > total:
+            where = f"address 0x{addr:x}" if whole else f"0x{addr:x}+0x{n:x}"
+            raise UsageError(f"{where} is past the end of the {size_name(total)} flash",
+                             hint="check the address and the size against the flash size")
         data = read_flash(s, addr, n)
     write_atomic(filename, data)
     if as_json or state_of(ctx).json:
@@ -214,7 +235,9 @@ def erase_region_cmd(ctx: typer.Context, address: str, size: str, as_json: JsonO
     from ..flasher import STUB_HINT, erase_region
     from ..security_checks import check_erase
 
-    addr, n = parse_int(address, "address"), parse_size(size)
+    addr, n = checks.u32(address, "address"), checks.size(size)
+    checks.erase_span(addr, n)
+    checks.flash_span(state_of(ctx), addr, n, "erase region")
     with session(ctx) as s:
         check_erase(s, force)
         verified = erase_region(s, addr, n)

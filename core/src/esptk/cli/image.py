@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import ChipError, EsptkError, ImageError, UsageError
-from . import console
+from . import checks, console
 from .app import state
 from .state import registry
 
@@ -37,13 +37,6 @@ def _input_errors() -> Iterator[None]:
         raise InputError(e.message, e.hint) from e
     except ChipError as e:
         raise UsageError(e.message, e.hint) from e
-
-
-def _number(text: str, what: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise UsageError(f"{what} '{text}' is not a number", hint="use decimal or 0x-prefixed hex") from None
 
 
 #: flash sizes esptool accepts for merge-bin --pad-to-size (any chip)
@@ -139,7 +132,7 @@ def elf2image(
         flash_mode=mode or "qio", flash_freq=freq or "40m", flash_size=size or "1MB", version=version,
         min_rev=min_rev, min_rev_full=min_rev_full, max_rev_full=max_rev_full,
         secure_pad=2 if secure_pad_v2 else 1 if secure_pad else 0,
-        elf_sha256_offset=None if elf_sha256_offset is None else _number(elf_sha256_offset, "--elf-sha256-offset"),
+        elf_sha256_offset=None if elf_sha256_offset is None else checks.u32(elf_sha256_offset, "--elf-sha256-offset"),
         append_digest=not dont_append_digest, use_segments=use_segments,
         pad_to_size=_size(pad_to_size, "--pad-to-size"), ram_only_header=ram_only_header,
     )
@@ -157,6 +150,8 @@ def elf2image(
         else:
             name = output if output is not None else os.path.splitext(input)[0] + f.suffix
         items.append((name, f.data))
+    for name, _data in items:
+        checks.output_path(name)
     write_files(items)
     if not state(ctx).quiet:
         for name, data in items:
@@ -186,12 +181,18 @@ def make_image(
         chip = chips[0]
     else:
         chip = _chip(ctx, "make-image")
-    segs = [Segment(_number(a, "segment address"), read_input(f), os.path.basename(f))
-            for f, a in zip(segfile, segaddr, strict=True)]
+    entry = checks.u32(entrypoint, "entry point")
+    addrs = [checks.u32(a, "segment address") for a in segaddr]
+    checks.output_path(output)
+    segs = [Segment(a, read_input(f), os.path.basename(f)) for f, a in zip(segfile, addrs, strict=True)]
+    for seg in segs:
+        if seg.end > checks.U32 + 1:
+            raise UsageError(f"segment {seg.name} at 0x{seg.addr:x} ends past the 32-bit address space",
+                             hint="check the --segaddr")
     zero_size = next((n for n, c in chip.flash_size_codes.items() if c == 0), "1MB")
     settings = ImageSettings(flash_size=zero_size, raw_segments=True)
     with _input_errors():
-        elf = ElfFile.from_segments(segs, _number(entrypoint, "entry point"))
+        elf = ElfFile.from_segments(segs, entry)
         files = reg.hook.esptk_build_image(chip=chip, elf=elf, settings=settings)
     if not files:
         raise UsageError(f"no plugin builds {chip.description} images", hint="install the chip's esptk plugin")
@@ -315,17 +316,17 @@ def merge_bin(
         raise UsageError(f"unknown --format '{format}'", hint="use raw, hex or uf2")
     if not addr_files or len(addr_files) % 2:
         raise UsageError("give pairs of address and file", hint="e.g. merge-bin -o out.bin 0x1000 bootloader.bin")
-    pairs = [(_number(addr_files[i], "address"), addr_files[i + 1]) for i in range(0, len(addr_files), 2)]
-    for addr, _path in pairs:
-        if addr < 0:
-            raise UsageError(f"address {addr} is negative", hint="flash addresses start at 0")
+    top = checks.table_top(chip)
+    pairs = [(checks.u32(addr_files[i], "address"), addr_files[i + 1]) for i in range(0, len(addr_files), 2)]
     mode = _flash_choice(chip, flash_mode, chip.flash_mode_codes, "flash mode")
     freq = _flash_choice(chip, flash_freq, chip.flash_freq_codes, "flash frequency")
     size = _flash_choice(chip, flash_size, chip.flash_size_codes, "flash size")
-    offset = _number(target_offset, "--target-offset")
+    offset = checks.u32(target_offset, "--target-offset")
     pad = _flash_size_bytes(pad_to_size, "--pad-to-size")
+    checks.output_path(output)
     with _input_errors():
         pieces = merge.load_pieces(pairs)
+        merge.check_extent(pieces, top, chip.description)
         merge.check_overlaps(pieces)
         for w in merge.patch_pieces(registry(), chip, pieces, mode, freq, size):
             console.warn(w)

@@ -39,14 +39,19 @@ class ElfFile:
         self._given: list[Segment] | None = None
         self._sections: list[tuple[str, int, int, int, int]] = []
         self._phdrs: list[tuple[int, int, int, int]] = []
+        self.machine: int | None = None  #: e_machine; None for :meth:`from_segments`
         self._check_header()
         self.entry = self._parse()
 
     @classmethod
     def load(cls, path: str) -> ElfFile:
+        from ..fileio import NotRegularFile, read_regular
+
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            data = read_regular(path)
+        except NotRegularFile:
+            raise BadInputFile(f"cannot read {path}: not a regular file",
+                               hint="name a file, not a FIFO or device") from None
         except OSError as e:
             raise BadInputFile(f"cannot read {path}: {e.strerror or e}", hint="check the file name") from None
         return cls(data, os.path.basename(path))
@@ -56,6 +61,7 @@ class ElfFile:
         """Stand-in for an ELF whose loadable content is exactly ``segments`` (``make-image``)."""
         obj = cls.__new__(cls)
         obj.name, obj.data, obj.warnings, obj.entry = name, b"", [], entry
+        obj.machine = None
         obj._sections, obj._phdrs = [], []
         obj._given = list(segments)
         return obj
@@ -79,6 +85,7 @@ class ElfFile:
         machine, = struct.unpack_from("<H", d, 18)
         if machine not in MACHINES:
             raise self._fail(f"unsupported ELF machine 0x{machine:x} (want Xtensa or RISC-V)")
+        self.machine = machine
         shoff, = struct.unpack_from("<I", d, 32)
         shentsize, shnum = struct.unpack_from("<HH", d, 46)
         if shentsize != 0x28:
@@ -87,6 +94,15 @@ class ElfFile:
             raise self._fail("no section headers")
         if shoff + shnum * shentsize > len(d):
             raise self._fail("truncated (section headers lie beyond the end of the file)")
+
+    def require_machine(self, machine: int, chip: str) -> None:
+        """Refuse an ELF built for another architecture than ``machine`` (an e_machine value)."""
+        if self.machine is None or self.machine == machine:
+            return
+        have = MACHINES.get(self.machine, f"machine 0x{self.machine:x}")
+        want = MACHINES.get(machine, f"machine 0x{machine:x}")
+        raise BadInputFile(f"{self.name} is built for {have}, but {chip} runs {want} code",
+                           hint="give the ELF built for this chip, or pick the right --chip")
 
     def _parse(self) -> int:
         from io import BytesIO

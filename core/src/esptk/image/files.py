@@ -35,8 +35,11 @@ def write_files(items: Sequence[tuple[str, bytes]]) -> None:
 
 def read_input(path: str) -> bytes:
     """Read an input file, turning OS errors into one-line usage errors."""
+    from ..fileio import NotRegularFile, read_regular
+
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return read_regular(path)
+    except NotRegularFile:
+        raise UsageError(f"cannot read {path}: not a regular file", hint="name a file, not a FIFO or device") from None
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror or e}", hint="check the file name") from None
