@@ -32,6 +32,7 @@ def write_atomic(path: str, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, output_mode(path))
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -39,6 +40,17 @@ def write_atomic(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def output_mode(path: str) -> int:
+    """The mode the new file gets: that of the file it replaces, else 0666 less the umask (as
+    open() would give it; mkstemp's 0600 is only for the temporary name)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def parse_int(text: str, what: str = "number") -> int:

@@ -18,6 +18,7 @@ def _report(e: EsptkError) -> None:
         console.err.print(f"[dim]hint:[/] {console.escape(e.hint)}")
 
 
+INTERRUPTED = 130
 _JSON_ERRORS = False
 
 
@@ -47,14 +48,22 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
         app.rich_markup_mode = "rich" if _stdout_is_terminal() else None
         cmd = typer.main.get_command(app)
         rc = cmd.main(args=args, prog_name=prog, standalone_mode=False)
+        if rc == INTERRUPTED:  # typer turns a KeyboardInterrupt inside a command into Exit(130)
+            return _aborted()
         return rc if isinstance(rc, int) else 0
     except Exception as e:  # noqa: BLE001 - sorted out below
         if raise_as is not None and isinstance(e, EsptkError) and not isinstance(e, UsageError):
             raise raise_as(e.message + (f" ({e.hint})" if e.hint else "")) from e
         return _json_error(e, _handle(e, debug))
     except KeyboardInterrupt:
-        console.err.print("interrupted")
-        return 130
+        return _aborted()
+
+
+def _aborted() -> int:
+    """Ctrl-C: end the progress line, say so, exit 130 (128 + SIGINT, as shells report it)."""
+    console.end_progress()
+    console.err.print("Aborted", markup=False)
+    return INTERRUPTED
 
 
 def _stdout_is_terminal() -> bool:
@@ -87,8 +96,7 @@ def _handle(e: Exception, debug: bool) -> int:
     if isinstance(e, typer.Exit):
         return int(getattr(e, "exit_code", 0) or 0)
     if isinstance(e, typer.Abort):
-        console.err.print("interrupted")
-        return 130
+        return _aborted()
     if isinstance(e, EsptkError):
         if debug:
             traceback.print_exception(e)

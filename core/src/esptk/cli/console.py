@@ -37,6 +37,8 @@ def _plain() -> bool:
 
 JSON_SCHEMA = {"major": 1, "minor": 0}
 
+_bars: list[RichProgress] = []  #: progress displays drawing now (ended on Ctrl-C)
+
 
 def out(text: str) -> None:
     sys.stdout.write(text + "\n")
@@ -108,6 +110,7 @@ class RichProgress:
             TimeRemainingColumn(), console=__getattr__("err"), transient=True,
         )
         self._progress.start()
+        _bars.append(self)
         self._task = self._progress.add_task(task, total=total)
         m = re.match(r"(\w+) at 0x([0-9a-fA-F]+)", task)  # "Writing at 0x...": show the moving address
         self._verb, self._base = (m.group(1), int(m.group(2), 16)) if m else (None, 0)
@@ -124,6 +127,8 @@ class RichProgress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+            if self in _bars:
+                _bars.remove(self)
         if summary and not self.quiet:
             info(summary)
 
@@ -133,3 +138,9 @@ class RichProgress:
 
     def warn(self, message: str) -> None:
         warn(message)
+
+
+def end_progress() -> None:
+    """Stop every progress display (its line is cleared and the cursor shown again)."""
+    while _bars:
+        _bars[-1].finish()

@@ -166,7 +166,7 @@ def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> 
 def run(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Leave the loader and run the application in flash."""
     with session(ctx, use_stub=False) as s:
-        s.flash.soft_reset(s.loader)
+        s.soft_reset()
         console.info("Running the application")
     _emit(ctx, as_json, {"chip": s.chip.name, "running": True}, [])
 

@@ -28,7 +28,8 @@ NoProgress = Annotated[bool, typer.Option("--no-progress", "-p", help="No progre
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results.")]
 
 
-Force = Annotated[bool, typer.Option("--force", help="Override the secure boot / flash encryption safety checks.")]
+Force = Annotated[bool, typer.Option("--force", help="Override the secure boot / flash encryption safety checks; "
+                                     "write-flash: also erase data outside a file that does not start a sector.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -48,9 +49,25 @@ def parse_pairs(args: list[str]) -> list[Region]:
         raise UsageError("expected ADDRESS FILE pairs", hint="e.g. write-flash 0x1000 bootloader.bin 0x10000 app.bin")
     regions = []
     for i in range(0, len(args), 2):
-        addr = checks.u32(args[i], "address")
-        regions.append(Region(addr, read_file(args[i + 1]), args[i + 1]))
+        addr, name = checks.u32(args[i], "address"), args[i + 1]
+        data = read_file(name)
+        regions.extend(hex_regions(data, name) or [Region(addr, data, name)])
     return regions
+
+
+def hex_regions(data: bytes, name: str) -> list[Region] | None:
+    """An Intel HEX file (told by its content) as one region per contiguous run at the addresses
+    stored in it (the address given with it is not used, as with esptool); None for other files."""
+    from ..flasher import Region
+    from ..image.ihex import HexError, looks_like_hex, read_hex
+
+    if not looks_like_hex(data):
+        return None
+    try:
+        runs = read_hex(data)
+    except HexError:
+        return None
+    return [Region(a, d, f"{name}@0x{a:x}") for a, d in runs] or None
 
 
 def _check_before_connecting(ctx: typer.Context, regions: list[Region], mode: str, freq: str, size: str) -> None:
@@ -109,7 +126,7 @@ def write_flash_cmd(
 
     Sectors whose content is already right are not written again (the chip hashes its flash), so a
     rewrite after a small change, or after an interrupted write, sends only what differs."""
-    from ..flasher import verify_flash, write_flash
+    from ..flasher import verify_flash, warn_if_beyond_chip, write_flash
     from ..security_checks import check_erase, check_write, exclusive
     from . import write_options as wo
 
@@ -137,6 +154,9 @@ def write_flash_cmd(
             regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
         elif (flash_mode, flash_freq, flash_size) != ("keep", "keep", "keep"):
             console.warn("secure boot is on: the flash settings in the image headers are left as they are")
+        given = _flash_size(s, flash_size)
+        if given is not None:
+            warn_if_beyond_chip(s, given)
         # esptool's --skip-flashed / --diff-with act on plaintext files only (encrypted ones are written)
         todo: list[Region] = [r for r in regions if not r.encrypt]
         partial: list[Region] = []
@@ -146,7 +166,7 @@ def write_flash_cmd(
             todo, partial = wo.diff_with(s, todo, diff_with, trust_flash_content)
         todo += [r for r in regions if r.encrypt]
         results = write_flash(s, todo, compress=True if compress else (False if no_compress else None),
-                              erase_all=erase_all, flash_size=_flash_size(s, flash_size), skip=not no_skip)
+                              erase_all=erase_all, flash_size=given, skip=not no_skip, force=force)
         again = [r for r in regions if not r.encrypt] if verify else partial
         checked = verify_flash(s, again) if again else []
     bad = [c for c in checked if not c["ok"]]

@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Sequence
 
 from ..errors import UsageError
+from ..fileio import output_mode
 
 
 def write_files(items: Sequence[tuple[str, bytes]]) -> None:
@@ -19,6 +20,7 @@ def write_files(items: Sequence[tuple[str, bytes]]) -> None:
             temps.append((tmp, path))
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
+            os.chmod(tmp, output_mode(path))
         for tmp, path in temps:
             os.replace(tmp, path)
     except OSError as e:
