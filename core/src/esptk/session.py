@@ -125,7 +125,8 @@ class Session:
         self.use_loader(False)
         self.stub_version = None
         if self.stub_wanted:
-            image = self.registry.hook.esptk_select_stub(chip=self.chip, revision=self.chip.revision(self.loader))
+            image = self.registry.chip_hook(self.chip).esptk_select_stub(
+                chip=self.chip, revision=self.chip.revision(self.loader))
             if image is not None:
                 run_stub(self, image)
 
