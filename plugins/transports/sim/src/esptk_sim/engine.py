@@ -21,14 +21,13 @@ from .faults import FaultInjector
 from .memory import AddressSpace
 from .nor import NorFlash
 from .options import SimOptions
+from .timing import STUB_START, LoaderModel, model_for
 from .uart import resample, same_rate
 
 #: a ROM's value field before the first READ_REG (any non-zero junk)
 INITIAL_JUNK = 0x00000733
 #: EN must stay high this long before the chip samples GPIO0 (RC delay on the EN pin)
 STRAP_DELAY = 0.025
-#: the stub greets about this long after the MEM_END reply (timing model only)
-STUB_START = 0.054
 OHAI = b"OHAI"
 
 
@@ -63,7 +62,15 @@ class VirtualChip:
         self.rx_free = 0.0  #: the last byte sent by the host so far arrives then
         self.rx_count = 0
         self.state = "off"  #: off | reset | rom | stub | app | hung
-        self.loader: object = RomLoader(self)
+        self.handler: object = RomLoader(self)  #: the loader model answering requests
+        #: the running loader's name (contract B): rom, esptk-stub, esptool-stub, program, app
+        self.loader = "rom"
+        #: our stub's protocol version while it runs (from its image, or the stub_protocol option)
+        self.stub_protocol = 1
+        #: (entry, text address, text, protocol) of our own stubs, to tell them from other programs
+        self.own_stubs: list[tuple[int, int, bytes, int]] = []
+        #: the host follows CHANGE_BAUDRATE by itself (TCP: no way to see the host's rate)
+        self.host_follows_baud = False
         self.attached = False
         self.flash_limit: int | None = None
         self.last_value = INITIAL_JUNK
@@ -83,7 +90,7 @@ class VirtualChip:
         if self.strict_baud and not same_rate(self.host_baud, self.chip_baud):
             data = resample(data, self.host_baud, self.chip_baud)
         t = now
-        if self.timing.enabled:  # the bytes arrive one line time after another, after the bridge latency
+        if self.timing.link:  # the bytes arrive one line time after another, after the bridge latency
             t = max(now + self.timing.latency + extra, self.rx_free) + len(data) * self.byte_time(self.host_baud)
             self.rx_free = t
         o = self.options.faults
@@ -164,7 +171,8 @@ class VirtualChip:
         self.out = deque(c for c in self.out if c[0] <= at)  # bytes already on the wire stay there
         self.decoder.reset()
         self.mem.reset()
-        self.loader = RomLoader(self)
+        self.handler = RomLoader(self)
+        self.loader = "rom"
         self.attached = False
         self.flash_limit = self.chip.rom_default_flash_size
         self.last_value = INITIAL_JUNK
@@ -180,7 +188,7 @@ class VirtualChip:
 
     # --- framing and replies ------------------------------------------------------------------
     def _frame(self, frame: bytes, t: float) -> None:
-        handler = getattr(self.loader, "raw_frame", None)
+        handler = getattr(self.handler, "raw_frame", None)
         if handler is not None and handler(frame, t):
             return
         if len(frame) < 8 or frame[0] != 0x00:
@@ -189,9 +197,9 @@ class VirtualChip:
         payload = frame[8:]
         start = max(t, self.busy_until)
         if len(payload) != size:
-            self.loader.malformed(op, start)  # type: ignore[attr-defined]
+            self.handler.malformed(op, start)  # type: ignore[attr-defined]
             return
-        self.loader.handle(Request(op, payload, chk), start)  # type: ignore[attr-defined]
+        self.handler.handle(Request(op, payload, chk), start)  # type: ignore[attr-defined]
 
     def _uart_divider(self) -> int:
         return int(self.chip.uart_clock_hz // (self.chip_baud or self.host_baud))
@@ -200,7 +208,7 @@ class VirtualChip:
         return self.flash_id if self.attached or self.state == "stub" else None
 
     def byte_time(self, baud: int | None = None) -> float:
-        if not self.timing.enabled:
+        if not self.timing.link:
             return 0.0
         return 10.0 / (baud or self.chip_baud or self.host_baud)
 
@@ -209,13 +217,13 @@ class VirtualChip:
         if self.state == "hung":
             return at
         baud = self.chip_baud or self.host_baud
-        start = max(at, self.tx_free) if self.timing.enabled else at
+        start = max(at, self.tx_free) if self.timing.link else at
         end = start + len(data) * self.byte_time()
         self.tx_free = end
         data, extra = self.faults.apply(data, "tx")
         if garble and self.strict_baud and not same_rate(baud, self.host_baud):
             data = resample(data, baud, self.host_baud)
-        ready = end + extra + (self.timing.latency if self.timing.enabled else 0.0)
+        ready = end + extra + (self.timing.latency if self.timing.link else 0.0)
         if self.out:  # a held-back chunk holds back everything after it: the line keeps the order
             ready = max(ready, self.out[-1][0])
         if data:
@@ -235,20 +243,39 @@ class VirtualChip:
 
     def work(self, start: float, seconds: float) -> float:
         """The chip is busy for ``seconds`` from ``start`` (timing model); returns the end time."""
-        if not self.timing.enabled:
+        if not self.timing.flash:
             return start
         self.busy_until = max(self.busy_until, start) + seconds
         return self.busy_until
 
-    def start_stub(self, at: float) -> None:
+    def start_stub(self, at: float, entry: int = 0) -> None:
         """A program loaded to RAM runs: it greets with OHAI and speaks the stub protocol."""
         from .stub import StubLoader
 
         self.state = "stub"
-        self.loader = StubLoader(self)
+        self.loader, protocol = self._identify(entry)
+        self.stub_protocol = self.options.stub_protocol or protocol
+        self.handler = StubLoader(self)
         self.attached = True
         self.flash_limit = 16 * 1024 * 1024
-        self.send_frame(OHAI, at + (STUB_START if self.timing.enabled else 0.0))
+        self.send_frame(OHAI, at + (STUB_START if self.timing.flash else 0.0))
+
+    def _identify(self, entry: int) -> tuple[str, int]:
+        """Interim program recognition (contract B brings digests): one of our stubs if its code sits
+        at its address and MEM_END jumped to its entry, else a flasher stub of another tool."""
+        for own_entry, text_start, text, protocol in self.own_stubs:
+            if entry == own_entry and self.mem.is_ram(text_start, len(text)):
+                if self.mem.read_bytes(text_start, len(text)) == text:
+                    return "esptk-stub", protocol
+        return "esptool-stub", 1
+
+    @property
+    def model(self) -> LoaderModel:
+        """How the running loader overlaps receiving and flash work (:mod:`.timing`)."""
+        return model_for(self.loader, self.stub_protocol)
+
+    def inflate_rate(self) -> float:
+        return self.timing.inflate_rate or self.model.inflate_rate
 
     def run_app(self) -> None:
         """The chip leaves the loader (runs the app in flash): it no longer answers the loader protocol."""
@@ -258,3 +285,5 @@ class VirtualChip:
         """After the reply has left at the old rate, the chip's UART switches to ``new_baud``."""
         self.tx_free = max(self.tx_free, at)
         self.chip_baud = new_baud
+        if self.host_follows_baud:
+            self.host_baud = new_baud

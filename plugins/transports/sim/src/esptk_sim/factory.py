@@ -29,7 +29,11 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
         raise UsageError(f"no virtual-chip model for {spec.description}",
                          hint="the chip plugin does not implement esptk_sim_chip")
     flash = NorFlash.load(options.flash_file, options.flash_size) if options.flash_file else None
-    return VirtualChip(model, options, flash)
+    vc = VirtualChip(model, options, flash)
+    image = registry.hook.esptk_select_stub(chip=spec, revision=None)
+    if image is not None:  # tell our own stub from other programs (timing model; contract B refines it)
+        vc.own_stubs.append((image.entry, image.text_start, image.text, image.protocol_version))
+    return vc
 
 
 def save_flash(vc: VirtualChip, options: SimOptions | None = None) -> None:

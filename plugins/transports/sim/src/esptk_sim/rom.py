@@ -148,7 +148,7 @@ class RomLoader:
             return
         end = self.ok(op.MEM_END, at)
         if no_entry == 0:
-            self.vc.start_stub(end)
+            self.vc.start_stub(end, entry)
 
     def do_flash_begin(self, req: Request, at: float, kind: str = "flash") -> None:
         erase_size, blocks, block_size, offset = struct.unpack("<IIII", req.payload)
@@ -178,7 +178,7 @@ class RomLoader:
             except zlib.error:
                 self.fail(req.op, at, INFLATE_ERR)
                 return
-            cost += len(data) / vc.timing.inflate_rate
+            cost += len(data) / vc.inflate_rate()
         limit = min(vc.flash.size, vc.flash_limit or vc.flash.size)
         if s.cursor + len(data) > limit:
             self.fail(req.op, at, FAILED)

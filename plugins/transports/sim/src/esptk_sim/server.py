@@ -62,6 +62,8 @@ def serve_tcp(vc: VirtualChip, sock: socket.socket, stop: threading.Event,
         on_client(f"{peer[0]}:{peer[1]}")
         with conn:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            vc.host_follows_baud = True  # a TCP client's baud rate cannot be seen: it follows CHANGE_BAUDRATE
+            vc.set_host_baud(vc.options.baud)
             vc.reset("poweron", download=True, at=clock(), quiet=True)
             _pump_socket(vc, conn, clock, stop)
 
