@@ -12,8 +12,10 @@ import struct
 import time
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
+from . import packing, stream
 from .errors import (
     CommandFailed,
     CommandTimeout,
@@ -123,21 +125,30 @@ def write_flash(s: Session, regions: Sequence[Region], compress: bool | None = N
     check_regions(regions, size)
     if erase_all:
         erase_flash(s)
-    return [write_region(s, r, compress) for r in regions]
+    ahead: list[Future[bytes | None] | None] = [None] * len(regions)
+    if compress is not False and s.flash.compression:  # the next region compresses while one is sent
+        ahead = list(packing.pack_ahead([_aligned(s, r)[1] for r in regions]))
+    return [write_region(s, r, compress, packed) for r, packed in zip(regions, ahead)]
 
 
-def write_region(s: Session, region: Region, compress: bool | None = None) -> RegionResult:
+def _aligned(s: Session, region: Region) -> tuple[int, bytes]:
+    """(address, bytes) as written: padded to 4 bytes; for a ROM, from the start of the sector."""
     data = region.data + b"\xff" * (-len(region.data) % 4)
     addr = region.address
     if not s.stub:  # the ROM erases from the start of a sector: pad in front
         pre = addr % SECTOR
         data, addr = b"\xff" * pre + data, addr - pre
+    return addr, data
+
+
+def write_region(s: Session, region: Region, compress: bool | None = None,
+                 ahead: Future[bytes | None] | None = None) -> RegionResult:
+    """Write one region; ``ahead``: its compressed form, being computed (see :mod:`esptk.packing`)."""
+    addr, data = _aligned(s, region)
     digest = hashlib.md5(data).hexdigest()
     packed: bytes | None = None
     if compress is not False and s.flash.compression:
-        packed = zlib.compress(data, 9)
-        if len(packed) >= len(data):
-            packed = None
+        packed = ahead.result() if ahead is not None else packing.pack(data)
     t0 = time.monotonic()
     last: Exception | None = None
     for attempt in range(REGION_ATTEMPTS):
@@ -194,6 +205,14 @@ def _send_plain(s: Session, addr: int, data: bytes) -> None:
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
     ld.command(op.FLASH_BEGIN, struct.pack("<IIII", erase, blocks, bs, addr), timeout=timeout)
+    window = stream.window_of(s).blocks
+    if window > 1:  # a streaming stub: blocks in flight, errors on later replies
+        padded = data + b"\xff" * (-len(data) % bs)
+        chunks = [padded[i : i + bs] for i in range(0, len(padded), bs)]
+        ends = [min((i + 1) * bs, len(data)) for i in range(blocks)]
+        stream.send_blocks(s, op.FLASH_DATA, chunks, ends, addr, window)
+        stream.finish(s, op.FLASH_END, ends, addr, window, T.DEFAULT)
+        return
     for seq in range(blocks):
         block = data[seq * bs : (seq + 1) * bs]
         block += b"\xff" * (bs - len(block))
@@ -211,6 +230,10 @@ def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes) -> None:
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
     ld.command(op.FLASH_DEFL_BEGIN, struct.pack("<IIII", fp.defl_begin_size(len(data)), blocks, bs, addr),
                timeout=timeout)
+    window = stream.window_of(s).blocks
+    if window > 1:  # a streaming stub: blocks in flight, errors on later replies
+        _stream_compressed(s, addr, packed, window)
+        return
     inflater = zlib.decompressobj()
     done = 0
     next_timeout = T.DEFAULT
@@ -224,6 +247,19 @@ def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes) -> None:
         s.progress.advance(done)
     if s.stub:
         ld.command(op.FLASH_DEFL_END, struct.pack("<I", 1), timeout=next_timeout)
+
+
+def _stream_compressed(s: Session, addr: int, packed: bytes, window: int) -> None:
+    bs = s.flash.write_block_size
+    chunks = [packed[i : i + bs] for i in range(0, len(packed), bs)]
+    inflater = zlib.decompressobj()
+    ends, done = [], 0
+    for chunk in chunks:
+        done += len(inflater.decompress(chunk))
+        ends.append(done)
+    stream.send_blocks(s, op.FLASH_DEFL_DATA, chunks, ends, addr, window)
+    last = ends[-1] - (ends[-2 - window] if len(ends) > window + 1 else 0)
+    stream.finish(s, op.FLASH_DEFL_END, ends, addr, window, T.stub_defl_block(last))
 
 
 def _verify_written(s: Session, addr: int, data: bytes, digest: str) -> tuple[bool, str]:
@@ -283,7 +319,8 @@ def read_flash(s: Session, addr: int, size: int) -> bytes:
 
 def _read_stub(s: Session, addr: int, size: int) -> bytes:
     ld = s.loader
-    ld.command(op.READ_FLASH, struct.pack("<IIII", addr, size, READ_PACKET, READ_IN_FLIGHT))
+    packets = stream.window_of(s).read_packets  # our stub: a count of packets; esptool's: 64 (see READ_IN_FLIGHT)
+    ld.command(op.READ_FLASH, struct.pack("<IIII", addr, size, READ_PACKET, packets if packets > 1 else READ_IN_FLIGHT))
     buf = bytearray()
     s.progress.start(f"Reading at 0x{addr:08x}", size)
     while len(buf) < size:

@@ -118,22 +118,28 @@ class _RegisterCache:
 
 @dataclass(frozen=True)
 class StubVersion:
+    """GET_VERSION of our stub (contract A): protocol 1 sends the first four words, protocol 2 all six."""
+
     protocol: int
     chip: int
     capabilities: int
     max_block: int
+    max_in_flight: int = 1  #: data blocks the host may keep unanswered (1 = stop-and-wait)
+    read_window: int = 1  #: READ_FLASH packets the stub keeps in flight at most
 
 
 def negotiate_stub(s: Session) -> StubVersion | None:
     """Ask the running stub for its protocol version; loaders without the extension refuse it."""
     try:
-        r = s.loader.command(op.GET_VERSION, data_len=16, check=False, timeout=1.0)
+        r = s.loader.command(op.GET_VERSION, check=False, timeout=1.0)
     except (CommandTimeout, ProtocolError):
         s.loader.flush_input()
         return None
-    if r.failed or len(r.data) != 16:
+    # 16 (protocol 1) or 24 (protocol 2) data bytes, then the stub's 2 status bytes; a refusal is 2 bytes
+    data, status = r.body[:-2], r.body[-2:]
+    if len(data) not in (16, 24) or status[:1] != b"\0":
         return None
-    return StubVersion(*struct.unpack("<IIII", r.data))
+    return StubVersion(*struct.unpack(f"<{len(data) // 4}I", data))
 
 
 def _sequences(reg: Registry, mode: str, t: Transport, chip: ChipSpec | None) -> list[ResetSequence]:
@@ -256,6 +262,8 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
         if image is None:
             progress.warn(f"no stub for {spec.description} is installed; using the ROM loader")
         else:
+            if baud != transport.baud and s.flash.change_baud:
+                change_baud(s, baud)  # a ROM that can change its baud rate gets the stub at full speed
             run_stub(s, image)
     if baud != transport.baud:
         change_baud(s, baud)
