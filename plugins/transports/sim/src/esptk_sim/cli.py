@@ -54,7 +54,8 @@ def serve(
     flash_size: Annotated[str | None, typer.Option(help="Flash size, e.g. 4MB.")] = None,
     flash_id: Annotated[str | None, typer.Option(help="JEDEC id, e.g. 0x1640ef (sets the size).")] = None,
     flash_file: Annotated[str | None, typer.Option(help="Keep the flash content in this file.")] = None,
-    timing: Annotated[bool, typer.Option(help="Model line rate and flash timing.")] = False,
+    timing: Annotated[bool, typer.Option(
+        help="Model line rate and flash timing (= --option timing=all; timing=link or =flash: one half).")] = False,
     latency_ms: Annotated[float, typer.Option(help="Latency per transfer (USB bridge), ms.")] = 0.0,
     drop_rate: Annotated[float, typer.Option(help="Probability that a byte the chip sends is lost.")] = 0.0,
     corrupt_rate: Annotated[float, typer.Option(help="Probability that a sent byte gets a bit flipped.")] = 0.0,
