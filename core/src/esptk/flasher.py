@@ -28,6 +28,7 @@ from .errors import (
 from .flashproto import SECTOR
 from .protocol import op
 from .protocol import timeouts as T
+from .regbatch import BatchedRegisters
 from .session import Session
 from .spiflash import read_jedec_id, size_from_id, size_name
 
@@ -75,7 +76,11 @@ class RegionResult:
 def detect_flash_size(s: Session) -> tuple[int, int]:
     """(JEDEC id, size in bytes); falls back to 4 MB with a warning for an unknown id."""
     s.attach_flash()
-    jedec = read_jedec_id(s.loader, s.chip.spi)
+    if s.stub:  # the stub takes the register writes of one SPI command in one WRITE_REG
+        with BatchedRegisters(s.loader) as regs:
+            jedec = read_jedec_id(regs, s.chip.spi)
+    else:
+        jedec = read_jedec_id(s.loader, s.chip.spi)
     size = size_from_id(jedec)
     if size is None:
         s.progress.warn(f"unknown flash id 0x{jedec:06x}: assuming {size_name(DEFAULT_SIZE)}")

@@ -49,6 +49,7 @@ class Session:
     flash_size: int | None = None
     #: what our own stub said about itself (GET_VERSION), None for other loaders
     stub_version: StubVersion | None = None
+    _facts: _RegisterCache | None = field(default=None, repr=False)
 
     @property
     def stub(self) -> bool:
@@ -64,7 +65,7 @@ class Session:
 
     def info(self) -> ChipInfo:
         """The chip's facts; each register is read once (eFuse words do not change)."""
-        c, ld = self.chip, _RegisterCache(self.loader)
+        c, ld = self.chip, self.facts()
         xtal, _est = c.crystal_mhz(ld, self.transport.baud)
         return ChipInfo(
             chip=c.name, description=c.describe(ld), features=c.features(ld), crystal_mhz=xtal,
@@ -94,6 +95,13 @@ class Session:
             ld.command(op.FLASH_BEGIN, bytes(16))
             ld.command(op.FLASH_END, b"\0\0\0\0")
 
+    def facts(self) -> _RegisterCache:
+        """The registers that identify the chip (eFuse words, dates), read once per session whichever
+        loader answers; the UART divider, which follows the baud rate, is read anew each time."""
+        if self._facts is None:
+            self._facts = _RegisterCache(self.loader, volatile=frozenset({self.chip.uart_clkdiv_reg}))
+        return self._facts
+
     # --- flash helpers shared by the operations ----------------------------------------------------
     def attach_flash(self) -> None:
         if not self.flash_attached:
@@ -102,11 +110,14 @@ class Session:
 
 
 class _RegisterCache:
-    def __init__(self, loader: Loader) -> None:
+    def __init__(self, loader: Loader, volatile: frozenset[int] = frozenset()) -> None:
         self.loader = loader
+        self.volatile = volatile
         self.values: dict[int, int] = {}
 
     def read_reg(self, addr: int) -> int:
+        if addr in self.volatile:
+            return self.loader.read_reg(addr)
         if addr not in self.values:
             self.values[addr] = self.loader.read_reg(addr)
         return self.values[addr]
@@ -258,7 +269,7 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
     if stub_running:
         s.stub_version = negotiate_stub(s)
     if use_stub and not stub_running:
-        image = reg.hook.esptk_select_stub(chip=spec, revision=spec.revision(loader))
+        image = reg.hook.esptk_select_stub(chip=spec, revision=spec.revision(s.facts()))
         if image is None:
             progress.warn(f"no stub for {spec.description} is installed; using the ROM loader")
         else:
