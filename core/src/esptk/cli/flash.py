@@ -89,6 +89,10 @@ def write_flash_cmd(
     if compress and no_compress:
         raise UsageError("--compress and --no-compress exclude each other")
     regions = parse_pairs(pairs)
+    if not no_compress:  # compress while connecting
+        from ..packing import prefetch
+
+        prefetch([r.data for r in regions])
     with session(ctx, no_progress=no_progress) as s:
         regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
         results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
