@@ -195,6 +195,30 @@ def test_change_baudrate_changes_the_modelled_rate_of_a_tcp_client() -> None:
     assert vc.byte_time(vc.host_baud) == pytest.approx(10 / 460800)
 
 
+def test_change_baudrate_changes_the_modelled_rate_of_a_pty_client() -> None:
+    import os
+    import threading
+
+    from esptk_sim.factory import make_chip
+    from esptk_sim.server import open_pty, serve_pty
+
+    from ..conftest import run_esptk
+
+    vc = make_chip("esp32", {"timing": "link"})
+    master, path = open_pty()
+    stop = threading.Event()
+    t = threading.Thread(target=serve_pty, args=(vc, master, stop), daemon=True)
+    t.start()
+    try:
+        r = run_esptk("--port", path, "--baud", "460800", "--no-stub", "read-mac")
+        assert r.code == 0, r.err
+    finally:
+        stop.set()
+        t.join(5)
+        os.close(master)
+    assert vc.chip_baud == 460800 and vc.host_baud == 460800
+
+
 # --- calibration ----------------------------------------------------------------------------------
 def test_esptool_stub_model_reproduces_the_public_921600_figure() -> None:
     """esptool issue #919: an ESP32 wrote 1851472 bytes (1063799 compressed) in 17.6 s at 921600 baud."""
