@@ -29,8 +29,9 @@ CFLAGS = [
     "-Wall", "-Wextra", "-Werror",
 ]
 LDFLAGS = ["-Wl,--gc-sections"]
-CORE = ["src/start.S", "src/stub.c", "src/slip.c", "src/inflate.c", "src/md5.c", "src/util.c"]
-PROTOCOL_VERSION = 1
+CORE = ["src/start.S", "src/stub.c", "src/rx.c", "src/flash.c", "src/slip.c", "src/inflate.c", "src/md5.c",
+        "src/util.c"]
+PROTOCOL_VERSION = 2
 #: Upper bound on ROM routine stack use (not visible to -fstack-usage).
 ROM_STACK = 1024
 
@@ -49,15 +50,17 @@ class Target:
 
 TARGETS = [
     Target(
-        "esp8266", CORE + ["chips/esp8266/hal.c", "src/hal_xtensa.c", "src/uart_fifo.c"], "chips/esp8266/memory.ld",
-        ["-DUART0_STATUS_REG=0x6000001C"],
+        "esp8266", CORE + ["chips/esp8266/hal.c", "src/hal_xtensa.c", "src/uart_fifo.c", "src/spi_flash.c"],
+        "chips/esp8266/memory.ld", ["-DUART0_STATUS_REG=0x6000001C", "-DSPI_BASE=0x60000200", "-DSPI_W0_OFFSET=0x40"],
         (0x40104800, 0x40108000), (0x3FFE8100, 0x3FFFC000),
         "plugins/esp8266/src/esptk_esp8266/stub/esp8266.json",
     ),
     Target(
-        "esp32", CORE + ["chips/esp32/hal.c", "src/hal_xtensa.c", "src/uart_fifo.c", "chips/esp32/wincall.S"],
-        "chips/esp32/memory.ld", ["-DSTUB_WINDOWED", "-DUART0_STATUS_REG=0x3FF4001C"],
-        (0x400A8000, 0x400AA000), (0x3FFCA000, 0x3FFE0000),
+        "esp32", CORE + ["chips/esp32/hal.c", "src/hal_xtensa.c", "src/uart_fifo.c", "src/spi_flash.c",
+                  "chips/esp32/wincall.S"],
+        "chips/esp32/memory.ld", ["-DSTUB_WINDOWED", "-DUART0_STATUS_REG=0x3FF4001C", "-DSPI_BASE=0x3FF42000",
+                                  "-DSPI_W0_OFFSET=0x80", "-DSPI_OWN_CHIP_ERASE"],
+        (0x40080000, 0x40084000), (0x3FFCA000, 0x3FFE0000),
         "plugins/esp32/src/esptk_esp32/stub/esp32.json",
     ),
 ]

@@ -44,6 +44,7 @@ void inf_init(inflater *s, uint8_t *window, inf_flush_fn flush, void *ctx)
     s->window = window;
     s->pos = 0;
     s->flushed = 0;
+    s->poll = 0;
     s->total = 0;
     s->adler_a = 1;
     s->adler_b = 0;
@@ -121,12 +122,16 @@ static int32_t put_byte(inflater *s, uint8_t c)
     s->adler_b = b;
     s->window[s->pos++] = c;
     s->total++;
-    if (s->pos == INF_WINDOW) {
+    /* Flush every INF_FLUSH_STEP bytes: the callback (the stub's flash writer) then runs often
+     * enough to drain the UART between pieces of inflate work. */
+    if (!(s->pos & (INF_FLUSH_STEP - 1))) {
         int32_t r = flush_window(s, 0);
         if (r)
             return r;
-        s->pos = 0;
-        s->flushed = 0;
+        if (s->pos == INF_WINDOW) {
+            s->pos = 0;
+            s->flushed = 0;
+        }
     }
     return 0;
 }
@@ -178,6 +183,8 @@ int32_t inf_feed(inflater *s, const uint8_t *in, uint32_t len)
     if (s->result != INF_MORE)
         return s->result;
     for (;;) {
+        if (s->poll && !(++s->ticks & 15))
+            s->poll();
         switch (s->state) {
         case S_ZHDR: {
             NEED(16);

@@ -1,12 +1,14 @@
 /* Resumable zlib (RFC 1950) / deflate (RFC 1951) decoder.
  *
  * Input arrives in pieces of any size (down to one byte); decoded bytes go into a 32 KiB window
- * that is handed to a flush callback whenever it fills and at the end of the stream. */
+ * and are handed to a flush callback every INF_FLUSH_STEP bytes and at the end of the stream. */
 #ifndef STUB_INFLATE_H
 #define STUB_INFLATE_H
 #include <stdint.h>
 
 #define INF_WINDOW 32768u
+/* Output is handed to the flush callback every this many bytes (and at the end). */
+#define INF_FLUSH_STEP 64u
 
 enum {
     INF_MORE = 0,        /* all input used, stream not finished */
@@ -49,6 +51,9 @@ typedef struct {
     uint32_t adler_a, adler_b;
     inf_flush_fn flush;
     void *ctx;
+    /* Called every 16 decoding steps when set (the stub drains its UART there). */
+    void (*poll)(void);
+    uint32_t ticks;
     uint16_t lengths[320];
     inf_huff lencode;
     inf_huff distcode;

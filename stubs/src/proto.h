@@ -2,7 +2,7 @@
 #ifndef STUB_PROTO_H
 #define STUB_PROTO_H
 
-#define STUB_PROTOCOL_VERSION 1
+#define STUB_PROTOCOL_VERSION 2
 
 #define OP_FLASH_BEGIN 0x02
 #define OP_FLASH_DATA 0x03
@@ -24,6 +24,7 @@
 #define OP_ERASE_REGION 0xD1
 #define OP_READ_FLASH 0xD2
 #define OP_RUN_USER_CODE 0xD3
+#define OP_SECTOR_MD5 0xE0
 #define OP_GET_VERSION 0xF0
 
 #define ST_OK 0x00
@@ -46,6 +47,13 @@
 
 #define MAX_WRITE_BLOCK 0x4000u
 #define MAX_PAYLOAD (MAX_WRITE_BLOCK + 16u)
+/* Data blocks a host may send before their replies: one is worked on while one arrives (two
+ * receive buffers, rx.c). */
+#define MAX_IN_FLIGHT 1u
+/* READ_FLASH packets sent before their acks: at most this many acks (10 bytes each at most on
+ * the wire) can wait in the 128-byte RX FIFO while a packet is being sent. */
+#define READ_WINDOW 8u
+#define SECTOR_MD5_MAX 1024u
 
 /* GET_VERSION capability bits. */
 #define CAP_DEFLATE (1u << 0)
@@ -55,4 +63,8 @@
 #define CAP_RUN_USER_CODE (1u << 4)
 #define CAP_BEGIN_20 (1u << 5)
 #define CAP_IMMEDIATE_ERRORS (1u << 6)
+#define CAP_STREAMING (1u << 7)
+#define CAP_SECTOR_MD5 (1u << 8)
+#define CAP_READ_WINDOW (1u << 9)
+#define CAP_ENCRYPTED_WRITE (1u << 10)
 #endif

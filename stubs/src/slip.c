@@ -2,48 +2,60 @@
 #include "slip.h"
 #include "hal.h"
 
-int32_t slip_recv(uint8_t *buf, uint32_t max)
+void slip_dec_init(slip_dec *d, uint8_t *buf, uint32_t max)
 {
-    uint32_t n = 0;
-    int32_t fault = 0;
-    int in_frame = 0;
-    for (;;) {
-        uint8_t c = hal_uart_getc();
-        if (!in_frame) {
-            /* Bytes outside a frame are noise. */
-            if (c == SLIP_END) {
-                in_frame = 1;
-                n = 0;
-                fault = 0;
-            }
-            continue;
-        }
+    d->buf = buf;
+    d->max = max;
+    d->n = 0;
+    d->fault = 0;
+    d->in_frame = 0;
+    d->esc = 0;
+}
+
+int32_t slip_dec_byte(slip_dec *d, uint8_t c)
+{
+    if (!d->in_frame) {
         if (c == SLIP_END) {
-            if (fault)
-                return fault;
-            if (n)
-                return (int32_t)n;
-            continue; /* empty frame: this END opens the next one */
+            d->in_frame = 1;
+            d->n = 0;
+            d->fault = 0;
+            d->esc = 0;
         }
-        if (c == SLIP_ESC) {
-            c = hal_uart_getc();
-            if (c == SLIP_ESC_END) {
-                c = SLIP_END;
-            } else if (c == SLIP_ESC_ESC) {
-                c = SLIP_ESC;
-            } else {
-                fault = SLIP_BAD_ESCAPE;
-                if (c == SLIP_END)
-                    return fault;
-                continue;
-            }
-        }
-        if (n < max)
-            buf[n] = c;
-        else if (!fault)
-            fault = SLIP_TOO_LONG;
-        n++;
+        return 0;
     }
+    if (d->esc) {
+        d->esc = 0;
+        if (c == SLIP_ESC_END) {
+            c = SLIP_END;
+        } else if (c == SLIP_ESC_ESC) {
+            c = SLIP_ESC;
+        } else {
+            d->fault = SLIP_BAD_ESCAPE;
+            if (c == SLIP_END) {
+                d->in_frame = 0;
+                return SLIP_BAD_ESCAPE;
+            }
+            return 0;
+        }
+    } else if (c == SLIP_END) {
+        if (d->fault) {
+            d->in_frame = 0;
+            return d->fault;
+        }
+        if (!d->n)
+            return 0; /* empty frame: this END opens the next one */
+        d->in_frame = 0;
+        return (int32_t)d->n;
+    } else if (c == SLIP_ESC) {
+        d->esc = 1;
+        return 0;
+    }
+    if (d->n < d->max)
+        d->buf[d->n] = c;
+    else if (!d->fault)
+        d->fault = SLIP_TOO_LONG;
+    d->n++;
+    return 0;
 }
 
 void slip_start(void)

@@ -1,23 +1,26 @@
-/* The stub's command loop: receive a request, act on it, answer. Polling only: every reply is
- * sent after the work is done, so the host never sends into a full receive FIFO and errors are
- * reported on the command that caused them. */
+/* The stub's command loop. Streaming: a data block is acknowledged once it is received and
+ * checked; it is inflated and programmed afterwards while the next block arrives in the other
+ * receive buffer (rx.c), the UART being drained between every flash busy poll (flash.c). A
+ * failure found then is sticky: it is the status of every later data, end and MD5 reply until
+ * the next BEGIN. */
+#include "flash.h"
 #include "hal.h"
 #include "inflate.h"
 #include "md5.h"
 #include "proto.h"
+#include "rx.h"
 #include "slip.h"
 #include "util.h"
 
-#define HDR 8
+#define HDR RX_HDR
 #define DEFAULT_FLASH_SIZE (16u << 20)
 
-/* The request as received: 8-byte header, then payload. Payload data of the _DATA commands
- * starts at offset 8 + 16 = 24, so it is word aligned. */
-static uint32_t rx_words[(HDR + MAX_PAYLOAD + 8) / 4];
-#define RX ((uint8_t *)rx_words)
+/* The request being handled (payload data of the _DATA commands starts at offset 8 + 16 = 24,
+ * so it is word aligned). */
+static uint8_t *RX;
 static uint32_t window_words[(INF_WINDOW + 4) / 4];
-/* Flash reads (READ_FLASH, SPI_FLASH_MD5) reuse the request buffer once the request is parsed. */
-#define io_words rx_words
+/* Flash reads (READ_FLASH, the MD5 commands) use the inflate window: they end a deflate transfer. */
+#define io_words window_words
 #define IO_MAX MAX_WRITE_BLOCK
 static inflater inf;
 
@@ -27,11 +30,11 @@ static struct {
     uint32_t mode;
     uint32_t next_write;    /* flash address or RAM address of the next byte */
     uint32_t remaining;     /* bytes still expected (uncompressed for deflate) */
-    uint32_t erase_next;    /* first address not yet erased */
-    uint32_t erase_end;     /* end of the region to erase */
     uint32_t seq;           /* sequence number expected next */
     uint32_t flash_size;
     int32_t write_error;    /* status of a failed flash write inside an inflate flush */
+    int32_t sticky;         /* deferred error: reported until the next BEGIN */
+    uint32_t encrypted;     /* this transfer goes through the flash encryption engine */
 } st;
 
 static void reply(uint8_t op, uint32_t value, const uint8_t *data, uint32_t len, uint8_t status, uint8_t extra)
@@ -61,22 +64,12 @@ static uint8_t checksum(const uint8_t *p, uint32_t n)
     return c;
 }
 
-/* Erase ahead so that [.., until) is erased: 64 KiB blocks where aligned and fully wanted. */
-static int erase_until(uint32_t until)
+/* Let the flash work in flight finish; a failure becomes the transfer's deferred error. */
+static void settle(void)
 {
-    while (st.erase_next < until && st.erase_next < st.erase_end) {
-        uint32_t a = st.erase_next;
-        if (!(a & (FLASH_BLOCK - 1)) && st.erase_end - a >= FLASH_BLOCK) {
-            if (hal_flash_erase_block(a >> 16))
-                return ST_FAILED_SPI_OP;
-            st.erase_next = a + FLASH_BLOCK;
-        } else {
-            if (hal_flash_erase_sector(a >> 12))
-                return ST_FAILED_SPI_OP;
-            st.erase_next = a + FLASH_SECTOR;
-        }
-    }
-    return ST_OK;
+    int r = flash_settle();
+    if (r && !st.sticky)
+        st.sticky = r;
 }
 
 /* Write len bytes (word aligned buffer with 4 spare bytes) at the write cursor. */
@@ -84,14 +77,15 @@ static int flash_out(uint8_t *p, uint32_t len)
 {
     if (len > st.remaining)
         return ST_TOO_MUCH_DATA;
+    if (st.encrypted && (len & 31))
+        return ST_BAD_DATA_LEN;
     uint32_t padded = (len + 3) & ~3u;
     for (uint32_t i = len; i < padded; i++)
         p[i] = 0xFF;
-    int r = erase_until(st.next_write + len);
+    int r = st.encrypted ? flash_program_encrypted(st.next_write, (const uint32_t *)p, padded)
+                         : flash_program(st.next_write, (const uint32_t *)p, padded);
     if (r)
         return r;
-    if (hal_flash_write(st.next_write, (const uint32_t *)p, padded))
-        return ST_FAILED_SPI_OP;
     st.next_write += len;
     st.remaining -= len;
     return ST_OK;
@@ -100,6 +94,7 @@ static int flash_out(uint8_t *p, uint32_t len)
 static int inflate_flush(void *ctx, const uint8_t *p, uint32_t len)
 {
     (void)ctx;
+    rx_poll(); /* between pieces of inflate work, whether or not the flash is busy */
     st.write_error = flash_out((uint8_t *)p, len);
     return st.write_error;
 }
@@ -113,21 +108,27 @@ static int begin(const uint8_t *p, uint32_t plen, int deflate)
     uint32_t offset = get_le32(p + 12);
     if (block_size > MAX_WRITE_BLOCK)
         return ST_BAD_BLOCKSIZE;
-    if (plen == 20 && get_le32(p + 16))
-        return ST_CMD_NOT_IMPLEMENTED; /* encrypted writes are not supported */
+    uint32_t encrypted = plen == 20 && get_le32(p + 16);
+    if (encrypted && !hal_can_encrypt)
+        return ST_CMD_NOT_IMPLEMENTED;
+    if (encrypted && ((offset | size | block_size) & 31))
+        return ST_BAD_DATA_LEN; /* the engine works in 32-byte units */
     if (offset > st.flash_size || size > st.flash_size - offset)
         return ST_TOO_MUCH_DATA;
     st.mode = MODE_IDLE;
+    settle();
     if (hal_flash_unlock())
         return ST_FAILED_SPI_UNLOCK;
     st.next_write = offset;
     st.remaining = size;
-    st.erase_next = offset & ~(FLASH_SECTOR - 1);
-    st.erase_end = (offset + size + FLASH_SECTOR - 1) & ~(FLASH_SECTOR - 1);
+    flash_region(offset, size);
     st.seq = 0;
     st.write_error = ST_OK;
+    st.sticky = ST_OK;
+    st.encrypted = encrypted;
     if (deflate) {
         inf_init(&inf, (uint8_t *)window_words, inflate_flush, 0);
+        inf.poll = rx_poll;
         st.mode = MODE_DEFLATE;
     } else {
         st.mode = MODE_FLASH;
@@ -184,8 +185,13 @@ static int defl_data(const uint8_t *data, uint32_t len)
 
 static int finish(uint32_t mode, const uint8_t *p, uint32_t plen, int *reboot)
 {
+    settle();
     if (plen != 4)
         return ST_BAD_DATA_LEN;
+    if (st.sticky) {
+        st.mode = MODE_IDLE;
+        return st.sticky;
+    }
     if (st.mode != mode)
         return ST_NOT_IN_FLASH_MODE;
     if (mode == MODE_DEFLATE && inf_feed(&inf, 0, 0) != INF_DONE)
@@ -205,21 +211,19 @@ static int erase_region(uint32_t addr, uint32_t len)
         return ST_ERASE_BAD_LEN;
     if (addr > st.flash_size || len > st.flash_size - addr)
         return ST_ERASE_BAD_LEN;
+    st.mode = MODE_IDLE; /* the erase cursor is shared with a write transfer */
+    settle();
     if (hal_flash_unlock())
         return ST_FAILED_SPI_UNLOCK;
-    uint32_t end = addr + len;
-    while (addr < end) {
-        if (!(addr & (FLASH_BLOCK - 1)) && end - addr >= FLASH_BLOCK) {
-            if (hal_flash_erase_block(addr >> 16))
-                return ST_ERASE_BLOCK_FAILED;
-            addr += FLASH_BLOCK;
-        } else {
-            if (hal_flash_erase_sector(addr >> 12))
-                return ST_ERASE_SECTOR_FAILED;
-            addr += FLASH_SECTOR;
-        }
-    }
-    return ST_OK;
+    return flash_erase(addr, len) ? ST_ERASE_SECTOR_FAILED : ST_OK;
+}
+
+/* Flash reads borrow the inflate window: a deflate transfer cannot go on after one. */
+static void io_claim(void)
+{
+    if (st.mode == MODE_DEFLATE)
+        st.mode = MODE_IDLE;
+    settle();
 }
 
 /* Read flash [addr, addr+len) into io_words a chunk at a time, hashing it. */
@@ -227,6 +231,7 @@ static int md5_region(uint32_t addr, uint32_t len, uint8_t digest[16])
 {
     md5_ctx c;
     md5_init(&c);
+    io_claim();
     while (len) {
         uint32_t n = len < IO_MAX ? len : IO_MAX;
         if (hal_flash_read(addr, io_words, (n + 3) & ~3u))
@@ -239,29 +244,69 @@ static int md5_region(uint32_t addr, uint32_t len, uint8_t digest[16])
     return ST_OK;
 }
 
-/* READ_FLASH after its reply: data frames, each acknowledged, then the MD5 frame. */
-static void read_flash(uint32_t addr, uint32_t len, uint32_t packet)
+/* SECTOR_MD5: one raw MD5 per 4 KiB sector, streamed into the reply; a read failure gives zero
+ * digests for the rest and status 0x63. */
+static void sector_md5(uint32_t addr, uint32_t count)
+{
+    uint8_t hdr[HDR];
+    uint8_t tail[2] = {ST_OK, 0};
+    uint32_t len = count * 16;
+    hdr[0] = 1;
+    hdr[1] = OP_SECTOR_MD5;
+    hdr[2] = (uint8_t)(len + 2);
+    hdr[3] = (uint8_t)((len + 2) >> 8);
+    put_le32(hdr + 4, 0);
+    slip_start();
+    slip_put(hdr, HDR);
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t digest[16];
+        if (tail[0] || md5_region(addr + i * FLASH_SECTOR, FLASH_SECTOR, digest)) {
+            tail[0] = ST_MD5_READ_FAILED;
+            fill_bytes(digest, 0, 16);
+        }
+        slip_put(digest, 16);
+    }
+    slip_put(tail, 2);
+    slip_end();
+}
+
+/* The newest READ_FLASH ack (u32: bytes the host has received), if one has arrived. */
+static int read_ack(uint32_t *acked)
+{
+    int32_t n;
+    uint8_t *f = rx_peek(&n);
+    if (!f)
+        return 0;
+    if (n == 4)
+        *acked = get_le32(f);
+    rx_release();
+    return 1;
+}
+
+/* READ_FLASH after its reply: data frames, up to `window` of them not yet acknowledged, then
+ * the MD5 frame once the host has acknowledged everything. */
+static void read_flash(uint32_t addr, uint32_t len, uint32_t packet, uint32_t window)
 {
     md5_ctx c;
     uint8_t digest[16];
-    uint32_t sent = 0;
+    uint32_t sent = 0, acked = 0;
     md5_init(&c);
-    while (sent < len) {
-        uint32_t n = len - sent < packet ? len - sent : packet;
-        if (hal_flash_read(addr + sent, io_words, (n + 3) & ~3u))
-            return; /* no MD5 frame: the host times out waiting */
-        md5_update(&c, (const uint8_t *)io_words, n);
-        slip_start();
-        slip_put((const uint8_t *)io_words, n);
-        slip_end();
-        sent += n;
-        /* One packet in flight: wait for the ack that covers it. */
-        for (;;) {
-            uint8_t ack[8];
-            int32_t r = slip_recv(ack, sizeof ack);
-            if (r == 4 && get_le32(ack) >= sent)
-                break;
+    io_claim();
+    while (acked < len) {
+        if (sent < len && sent - acked < window * packet) {
+            uint32_t n = len - sent < packet ? len - sent : packet;
+            if (hal_flash_read(addr + sent, io_words, (n + 3) & ~3u))
+                return; /* no MD5 frame: the host times out waiting */
+            md5_update(&c, (const uint8_t *)io_words, n);
+            slip_start();
+            slip_put((const uint8_t *)io_words, n);
+            slip_end();
+            sent += n;
+        } else if (!read_ack(&acked)) {
+            hal_uart_idle();
         }
+        if (acked > sent)
+            acked = sent;
     }
     md5_final(&c, digest);
     slip_start();
@@ -330,7 +375,7 @@ static int mem_data(const uint8_t *data, uint32_t len)
     return ST_OK;
 }
 
-static void handle(uint32_t frame_len)
+static void handle(uint32_t frame_len, int *released)
 {
     uint8_t op = RX[1];
     uint32_t plen = RX[2] | ((uint32_t)RX[3] << 8);
@@ -343,7 +388,7 @@ static void handle(uint32_t frame_len)
     int reboot = 0;
     int jump = 0;
     int status = ST_OK;
-    uint8_t out[16];
+    uint8_t out[24];
 
     if (plen != frame_len - HDR) {
         reply(op, 0, 0, 0, ST_BAD_DATA_LEN, 0);
@@ -366,21 +411,29 @@ static void handle(uint32_t frame_len)
         status = begin(p, plen, op == OP_FLASH_DEFL_BEGIN);
         break;
     case OP_FLASH_DATA:
-    case OP_FLASH_DEFL_DATA:
+    case OP_FLASH_DEFL_DATA: {
+        uint8_t s = ST_OK;
+        if (st.sticky) {
+            status = st.sticky;
+            break;
+        }
+        int32_t n = data_checks(op == OP_FLASH_DATA ? MODE_FLASH : MODE_DEFLATE, p, plen, chk, &s);
+        if (s) {
+            status = s; /* a failed check is immediate and can be retried */
+            break;
+        }
+        /* Acknowledge on receipt; the work overlaps the next block's reception. */
+        reply(op, 0, 0, 0, ST_OK, 0);
+        if (n >= 0)
+            st.sticky = op == OP_FLASH_DATA ? flash_data(p + 16, (uint32_t)n) : defl_data(p + 16, (uint32_t)n);
+        if (op == OP_FLASH_DATA)
+            settle(); /* the block's buffer is reused once this returns; the inflate window is not */
+        return;
+    }
     case OP_MEM_DATA: {
         uint8_t s = ST_OK;
-        uint32_t mode = op == OP_FLASH_DATA ? MODE_FLASH : op == OP_MEM_DATA ? MODE_MEM : MODE_DEFLATE;
-        int32_t n = data_checks(mode, p, plen, chk, &s);
-        if (n < 0)
-            status = s;
-        else if (op == OP_FLASH_DATA)
-            status = flash_data(p + 16, (uint32_t)n);
-        else if (op == OP_MEM_DATA)
-            status = mem_data(p + 16, (uint32_t)n);
-        else
-            status = defl_data(p + 16, (uint32_t)n);
-        if (n >= 0 && status && mode != MODE_MEM)
-            st.mode = MODE_IDLE; /* a failed write ends the transfer; a failed check can be retried */
+        int32_t n = data_checks(MODE_MEM, p, plen, chk, &s);
+        status = n < 0 ? s : mem_data(p + 16, (uint32_t)n);
         break;
     }
     case OP_FLASH_END:
@@ -444,7 +497,9 @@ static void handle(uint32_t frame_len)
             status = ST_BAD_DATA_LEN;
         } else {
             uint32_t addr = get_le32(p), len = get_le32(p + 4);
-            if (addr > st.flash_size || len > st.flash_size - addr)
+            if (st.sticky)
+                status = st.sticky;
+            else if (addr > st.flash_size || len > st.flash_size - addr)
                 status = ST_MD5_READ_FAILED;
             else
                 status = md5_region(addr, len, out);
@@ -457,7 +512,7 @@ static void handle(uint32_t frame_len)
     case OP_ERASE_FLASH:
         if (plen != 0)
             status = ST_BAD_DATA_LEN;
-        else if (hal_flash_unlock())
+        else if ((st.mode = MODE_IDLE, settle(), hal_flash_unlock()))
             status = ST_FAILED_SPI_UNLOCK;
         else if (hal_flash_erase_chip())
             status = ST_FAILED_SPI_OP;
@@ -473,7 +528,7 @@ static void handle(uint32_t frame_len)
             status = ST_BAD_DATA_LEN;
             break;
         }
-        uint32_t addr = get_le32(p), len = get_le32(p + 4), packet = get_le32(p + 8);
+        uint32_t addr = get_le32(p), len = get_le32(p + 4), packet = get_le32(p + 8), window = get_le32(p + 12);
         if (!packet || packet > MAX_WRITE_BLOCK) {
             status = ST_BAD_BLOCKSIZE;
             break;
@@ -483,7 +538,22 @@ static void handle(uint32_t frame_len)
             break;
         }
         reply(op, 0, 0, 0, ST_OK, 0);
-        read_flash(addr, len, packet);
+        rx_release(); /* the acks come into the receive buffers */
+        *released = 1;
+        read_flash(addr, len, packet, window < 1 ? 1 : window > READ_WINDOW ? READ_WINDOW : window);
+        return;
+    }
+    case OP_SECTOR_MD5: {
+        uint32_t addr = get_le32(p), count = get_le32(p + 4);
+        if (plen != 8 || (addr & (FLASH_SECTOR - 1)) || !count || count > SECTOR_MD5_MAX) {
+            status = ST_BAD_DATA_LEN;
+            break;
+        }
+        if (addr > st.flash_size || count * FLASH_SECTOR > st.flash_size - addr) {
+            status = ST_MD5_READ_FAILED;
+            break;
+        }
+        sector_md5(addr, count);
         return;
     }
     case OP_RUN_USER_CODE:
@@ -501,11 +571,14 @@ static void handle(uint32_t frame_len)
         }
         put_le32(out, STUB_PROTOCOL_VERSION);
         put_le32(out + 4, hal_chip_id);
-        put_le32(out + 8, CAP_DEFLATE | CAP_READ_FLASH | CAP_ERASE | CAP_MD5 | CAP_BEGIN_20 | CAP_IMMEDIATE_ERRORS |
-                              (hal_chip_id == 0x8266 ? CAP_RUN_USER_CODE : 0));
+        put_le32(out + 8, CAP_DEFLATE | CAP_READ_FLASH | CAP_ERASE | CAP_MD5 | CAP_BEGIN_20 | CAP_STREAMING |
+                              CAP_SECTOR_MD5 | CAP_READ_WINDOW | (hal_chip_id == 0x8266 ? CAP_RUN_USER_CODE : 0) |
+                              (hal_can_encrypt ? CAP_ENCRYPTED_WRITE : 0));
         put_le32(out + 12, MAX_WRITE_BLOCK);
+        put_le32(out + 16, MAX_IN_FLIGHT);
+        put_le32(out + 20, READ_WINDOW);
         data = out;
-        dlen = 16;
+        dlen = 24;
         break;
     default:
         status = ST_INVALID_COMMAND;
@@ -524,23 +597,37 @@ static void handle(uint32_t frame_len)
     }
 }
 
+/* Nothing received: erase ahead of the write pointer, or wait. */
+static void idle(void)
+{
+    if ((st.mode == MODE_FLASH || st.mode == MODE_DEFLATE) && !st.sticky)
+        st.sticky = flash_erase_ahead();
+    hal_uart_idle();
+}
+
 void stub_main(void)
 {
     static const uint8_t ohai[4] = {'O', 'H', 'A', 'I'};
     st.mode = MODE_IDLE;
     st.flash_size = DEFAULT_FLASH_SIZE;
     hal_init();
+    rx_init();
     slip_start();
     slip_put(ohai, 4);
     slip_end();
     for (;;) {
-        int32_t n = slip_recv(RX, HDR + MAX_PAYLOAD);
-        if (n == SLIP_TOO_LONG) {
-            reply(RX[1], 0, 0, 0, ST_BAD_DATA_LEN, 0xEE);
+        int32_t n;
+        RX = rx_peek(&n);
+        if (!RX) {
+            idle();
             continue;
         }
-        if (n < HDR || RX[0] != 0)
-            continue;
-        handle((uint32_t)n);
+        int released = 0;
+        if (n == SLIP_TOO_LONG)
+            reply(RX[1], 0, 0, 0, ST_BAD_DATA_LEN, 0xEE);
+        else if (n >= HDR && RX[0] == 0)
+            handle((uint32_t)n, &released);
+        if (!released)
+            rx_release();
     }
 }

@@ -6,6 +6,8 @@
 #define SYS_EXIT 1
 #define SYS_READ 3
 #define SYS_WRITE 4
+#define SYS_SELECT_ONE 29
+#define SELECT_ONE_READ 1
 
 static inline int32_t simcall(int32_t nr, int32_t a, int32_t b, int32_t c)
 {
@@ -27,6 +29,12 @@ static inline void sim_exit(int32_t code)
 static inline int32_t sim_read(int32_t fd, void *p, uint32_t n)
 {
     return simcall(SYS_READ, fd, (int32_t)(uintptr_t)p, (int32_t)n);
+}
+
+/* > 0 when fd has input; tv (seconds, microseconds) 0 waits for ever. */
+static inline int32_t sim_select_read(int32_t fd, const uint32_t *tv)
+{
+    return simcall(SYS_SELECT_ONE, fd, SELECT_ONE_READ, (int32_t)(uintptr_t)tv);
 }
 
 static inline void sim_write_all(int32_t fd, const void *p, uint32_t n)

@@ -129,6 +129,18 @@ static void do_md5(uint32_t arg, uint32_t len)
     answer(0, d, 16);
 }
 
+/* One frame from the memory "UART", as the stub's receiver decodes it. */
+static int32_t slip_recv(uint8_t *buf, uint32_t max)
+{
+    slip_dec d;
+    slip_dec_init(&d, buf, max);
+    for (;;) {
+        int32_t r = slip_dec_byte(&d, hal_uart_getc());
+        if (r)
+            return r;
+    }
+}
+
 /* Decode frames from the bytes given; answer: [i32 length or error, bytes]... */
 static void do_slip_decode(uint32_t max, uint32_t len)
 {

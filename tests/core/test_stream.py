@@ -66,7 +66,7 @@ def firmware(size: int, seed: int = 5) -> bytes:
 @pytest.mark.parametrize("chip", ["esp8266", "esp32"])
 def test_protocol_2_keeps_max_in_flight_blocks_outstanding_and_writes_right(session_of, chip: str) -> None:  # type: ignore[no-untyped-def]
     wire = Wire()
-    s = session_of(f"sim://{chip}?stub_protocol=2", wire)
+    s = session_of(f"sim://{chip}?stub_protocol=2&stub_in_flight=2", wire)
     assert s.stub_version is not None and s.stub_version.protocol == 2
     window = s.stub_version.max_in_flight
     assert window >= 2
@@ -80,7 +80,7 @@ def test_protocol_2_keeps_max_in_flight_blocks_outstanding_and_writes_right(sess
 
 def test_protocol_1_and_other_loaders_stay_stop_and_wait(session_of) -> None:  # type: ignore[no-untyped-def]
     wire = Wire()
-    s = session_of("sim://esp32", wire)
+    s = session_of("sim://esp32?stub_protocol=1", wire)
     assert s.stub_version is not None and s.stub_version.protocol == 1
     assert s.stub_version.max_in_flight == 1 and stream.window_of(s) == stream.Window(1, 1)
     flasher.write_flash(s, [flasher.Region(0x10000, firmware(100_000))])
@@ -89,7 +89,7 @@ def test_protocol_1_and_other_loaders_stay_stop_and_wait(session_of) -> None:  #
 
 def test_read_flash_asks_for_the_window_the_stub_offers(session_of) -> None:  # type: ignore[no-untyped-def]
     wire = Wire()
-    s = session_of("sim://esp32?stub_protocol=2", wire)
+    s = session_of("sim://esp32?stub_protocol=2&stub_in_flight=2", wire)
     data = random.Random(3).randbytes(50_000)
     flasher.write_flash(s, [flasher.Region(0x20000, data)])
     assert flasher.read_flash(s, 0x20000, len(data)) == data
@@ -98,7 +98,7 @@ def test_read_flash_asks_for_the_window_the_stub_offers(session_of) -> None:  # 
 
 
 def test_a_deferred_error_fails_the_write_naming_the_flash_it_concerns(session_of) -> None:  # type: ignore[no-untyped-def]
-    s = session_of("sim://esp32?stub_protocol=2")
+    s = session_of("sim://esp32?stub_protocol=2&stub_in_flight=2")
     flasher.prepare(s)
     good = zlib.compress(firmware(120_000), 9)
     bad = good[:0x4000] + random.Random(4).randbytes(0x4000) + good[0x8000:]  # block 1 fails to inflate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from esptk.protocol import op, slip
+from esptk.stub import StubImage
 from esptk_sim.engine import VirtualChip
 from esptk_sim.factory import make_chip
 
@@ -61,7 +63,9 @@ class Host:
         return out
 
     def one(self, opcode: int, payload: bytes = b"", chk: int = 0) -> Reply:
-        replies = self.send(opcode, payload, chk)
+        """The single reply to one command (with the timing model: what came within twice the line time + 0.1 s)."""
+        dt = 0.1 + 20 * (len(payload) + 16) / self.vc.host_baud if self.vc.timing.enabled else 0.0
+        replies = self.send(opcode, payload, chk, dt=dt)
         assert len(replies) == 1, replies
         return replies[0]
 
@@ -80,17 +84,35 @@ class Host:
         payload = struct.pack("<IIII", len(block), seq, 0, 0) + block
         return self.one(opcode, payload, checksum(block) if chk is None else chk)
 
+    def load_program(self, segments: list[tuple[int, bytes]], entry: int, dt: float = 0.5) -> bytes:
+        """MEM_BEGIN/MEM_DATA each segment, then MEM_END jumping to ``entry``: the bytes sent after it."""
+        for addr, data in segments:
+            blocks = -(-len(data) // 0x1800)
+            assert self.one(op.MEM_BEGIN, struct.pack("<IIII", len(data), blocks, 0x1800, addr)).data[0] == 0
+            for seq in range(blocks):
+                assert self.data_block(op.MEM_DATA, data[seq * 0x1800:(seq + 1) * 0x1800], seq).data[0] == 0
+        wire = slip.encode(struct.pack("<BBHI", 0, op.MEM_END, 8, 0) + struct.pack("<II", 0, entry))
+        return self.raw(wire, dt)
+
     def start_stub(self) -> bytes:
-        """Load a tiny program to RAM and run it: returns the frames after MEM_END's reply."""
-        addr = self.vc.chip.regions[[r.kind for r in self.vc.chip.regions].index("ram")].start
-        assert self.one(op.MEM_BEGIN, struct.pack("<IIII", 8, 1, 0x1800, addr)).data[0] == 0
-        assert self.data_block(op.MEM_DATA, b"\x00" * 8, 0).data[0] == 0
-        wire = slip.encode(struct.pack("<BBHI", 0, op.MEM_END, 8, 0) + struct.pack("<II", 0, addr))
-        return self.raw(wire, 0.5)
+        """Load esptk's own stub for this chip to RAM and run it: returns the bytes after MEM_END."""
+        image = own_stub(self.vc.chip.name)
+        segments = [(image.text_start, image.text)] + ([(image.data_start, image.data)] if image.data else [])
+        return self.load_program(segments, image.entry)
 
     def attach(self) -> None:
         if op.SPI_ATTACH in self.vc.chip.rom_commands:
             assert self.one(op.SPI_ATTACH, bytes(8)).data[0] == 0
+
+
+@functools.cache
+def own_stub(chip: str) -> StubImage:
+    from esptk.plugins import make_plugin_manager
+
+    reg = make_plugin_manager()
+    image = reg.hook.esptk_select_stub(chip=reg.chip(chip), revision=None)
+    assert isinstance(image, StubImage)
+    return image
 
 
 def make(chip: str, **options: str) -> Host:

@@ -161,6 +161,33 @@ def test_serve_pty_answers_the_opener() -> None:
         assert stop(p) == 0
 
 
+@pytest.mark.parametrize("reset", [True, False], ids=["reset-on-connect", "no-reset-on-connect"])
+def test_serve_pty_second_opener_finds_the_chip_as_the_first_left_it(reset: bool) -> None:
+    p = serve("--chip", "esp32", "--pty", "--reset-on-connect" if reset else "--no-reset-on-connect")
+    crash = slip.encode(struct.pack("<BBHI", 0, op.READ_REG, 4, 0) + struct.pack("<I", 0))  # nothing at 0
+    try:
+        path = endpoint(p)
+        replies = []
+        for wire in (crash, SYNC_WIRE):  # two openers, one after another
+            fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+            try:
+                os.write(fd, wire)
+
+                def read(fd: int = fd) -> bytes:
+                    r, _, _ = select.select([fd], [], [], 0.5)
+                    return os.read(fd, 4096) if r else b""
+
+                replies.append(recv_until(read, 8 if wire is SYNC_WIRE else 1, timeout=1.5))
+            finally:
+                os.close(fd)
+            time.sleep(0.3)  # the server sees the hang-up
+        assert replies[0] == b""  # the loader took an exception
+        assert replies[1].count(b"\xc0\x01\x08\x04\x00") == (8 if reset else 0)
+    finally:
+        assert stop(p) == 0
+    assert "exception" in (p.stderr.read() if p.stderr else "")
+
+
 @pytest.mark.parametrize("args,fragment", [
     (("--chip", "esp32", "--tcp", "127.0.0.1:0", "--mac", "24:0a:c4"), "bad MAC"),
     (("--chip", "esp99", "--tcp", "127.0.0.1:0"), "esp99"),

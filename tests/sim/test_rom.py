@@ -65,10 +65,18 @@ def test_esp32_rom_baud_correction_finds_a_40mhz_crystal(esp32: Host) -> None:
 
 
 @pytest.mark.parametrize("chip", ["esp8266", "esp32"])
-def test_addresses_outside_the_memory_map_are_refused(chip: str) -> None:
+def test_an_address_where_nothing_answers_silences_the_loader_until_reset(chip: str) -> None:
     h = make(chip)
-    r = h.one(op.READ_REG, struct.pack("<I", 0x10000000))
-    assert r.data[:2] == b"\x01\x01"
+    assert h.send(op.READ_REG, struct.pack("<I", 0x10000000)) == []  # a load exception: no reply
+    assert h.sync() == []  # and nothing more until a reset
+    assert h.vc.loader == "exception" and "0x10000000" in h.vc.log[-1]
+    h.vc.reset("poweron", download=True, at=h.now, quiet=True)
+    assert len(h.sync()) == 8
+
+
+@pytest.mark.parametrize("chip", ["esp8266", "esp32"])
+def test_mem_begin_outside_ram_is_refused(chip: str) -> None:
+    h = make(chip)
     r = h.one(op.MEM_BEGIN, struct.pack("<IIII", 16, 1, 0x1800, 0x40000000))  # mask ROM
     assert r.data[0] == 1
 

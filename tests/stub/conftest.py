@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from esptk.plugins import Registry, make_plugin_manager
+
+from .e2e import FLAVOURS
 from .harness import UnitHarness
 from .qemu import build_test_programs, missing_tools
 
@@ -30,3 +33,14 @@ def unit(programs: dict[str, Path]) -> Iterator[UnitHarness]:
     h = UnitHarness(programs["sim-unit"])
     yield h
     assert h.close() == 0
+
+
+@pytest.fixture(scope="session")
+def reg() -> Registry:
+    return make_plugin_manager()
+
+
+@pytest.fixture(params=sorted(FLAVOURS))
+def flavour(request: pytest.FixtureRequest) -> str:
+    """Each stub test build: the ESP8266 flavour and the ESP32 flavour."""
+    return str(request.param)

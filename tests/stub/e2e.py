@@ -35,8 +35,9 @@ def symbol(elf: Path, name: str) -> int:
 
 
 @contextmanager
-def stub_session(reg: Registry, elf: Path, cpu: str = "lx106") -> Iterator[tuple[Session, QemuTransport]]:
-    t = QemuTransport(f"qemu://{elf}?cpu={cpu}", 115200)
+def stub_session(reg: Registry, elf: Path, cpu: str = "lx106",
+                 icount: int | None = None) -> Iterator[tuple[Session, QemuTransport]]:
+    t = QemuTransport(f"qemu://{elf}?cpu={cpu}" + (f"&icount={icount}" if icount is not None else ""), 115200)
     t.open()
     s = connect(reg, transport=t, chip="auto", before="no_reset", baud=115200)
     try:

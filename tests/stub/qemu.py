@@ -26,6 +26,9 @@ def build_test_programs(outdir: Path) -> dict[str, Path]:
     return {p.parent.name: p for p in outdir.glob("*/*.elf")}
 
 
-def qemu_command(elf: Path, cpu: str = "lx106") -> list[str]:
+def qemu_command(elf: Path, cpu: str = "lx106", icount: int | None = None) -> list[str]:
+    """With ``icount``, each instruction takes 2**icount ns of virtual time: CCOUNT (40 MHz on the
+    sim machine's cores) then advances 0.04 * 2**icount per instruction (1.28 at icount=5)."""
+    timing = ["-icount", f"shift={icount}"] if icount is not None else []
     return [QEMU, "-M", "sim", "-cpu", cpu, "-display", "none", "-monitor", "none", "-serial", "none",
-            "-semihosting", "-device", f"loader,file={elf},cpu-num=0"]
+            "-semihosting", *timing, "-device", f"loader,file={elf},cpu-num=0"]

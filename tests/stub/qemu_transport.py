@@ -19,7 +19,7 @@ from .qemu import qemu_command
 
 
 class QemuTransport:
-    """``qemu:///path/to/stub.elf[?cpu=de212]``: start QEMU on open, talk over its pipes."""
+    """``qemu:///path/to/stub.elf[?cpu=de212][&icount=5]``: start QEMU on open, talk over its pipes."""
 
     SCHEMES: ClassVar[tuple[str, ...]] = ("qemu",)
 
@@ -29,7 +29,10 @@ class QemuTransport:
         self._baud = baud
         path, _, query = url.split("://", 1)[1].partition("?")
         self.elf = Path(path)
-        self.cpu = query.removeprefix("cpu=") if query.startswith("cpu=") else "lx106"
+        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        self.cpu = params.get("cpu", "lx106")
+        #: QEMU's -icount shift (deterministic instruction timing), None to run freely
+        self.icount = int(params["icount"]) if "icount" in params else None
         self.proc: subprocess.Popen[bytes] | None = None
         self._sel = selectors.DefaultSelector()
         self.exit_code: int | None = None
@@ -41,7 +44,8 @@ class QemuTransport:
     def open(self) -> None:
         if not self.elf.is_file():
             raise TransportError(f"no stub ELF at {self.elf}")
-        self.proc = subprocess.Popen(qemu_command(self.elf, self.cpu), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(qemu_command(self.elf, self.cpu, self.icount), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, bufsize=0)
         assert self.proc.stdout is not None
         os.set_blocking(self.proc.stdout.fileno(), False)

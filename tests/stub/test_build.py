@@ -17,7 +17,7 @@ from elf2json import ElfCheckError, check_elf  # noqa: E402
 BLOBS = {
     "esp8266": (ROOT / "plugins/esp8266/src/esptk_esp8266/stub/esp8266.json", (0x40104800, 0x40108000),
                 (0x3FFE8100, 0x3FFFC000)),
-    "esp32": (ROOT / "plugins/esp32/src/esptk_esp32/stub/esp32.json", (0x400A8000, 0x400AA000),
+    "esp32": (ROOT / "plugins/esp32/src/esptk_esp32/stub/esp32.json", (0x40080000, 0x40084000),
               (0x3FFCA000, 0x3FFE0000)),
 }
 
@@ -39,7 +39,7 @@ def test_blob_layout(chip: str) -> None:
     assert img.text_start < img.entry < img.text_start + len(img.text)
     assert dram[0] <= img.data_start and img.data_start + len(img.data) <= dram[1]
     assert img.bss_start is not None and img.bss_start >= img.data_start + len(img.data)
-    assert img.protocol_version == 1
+    assert img.protocol_version == 2
     assert d["build"]["toolchain"]["gcc"].startswith("xtensa-lx106-elf-gcc")
     assert len(d["build"]["source_sha256"]) == 64
     assert d["build"]["stack_room"] >= d["build"]["stack_bound"]

@@ -13,9 +13,9 @@ def test_hook_esptk_select_stub() -> None:
     images = {name: reg.hook.esptk_select_stub(chip=reg.chip(name), revision=None) for name in ("esp8266", "esp32")}
     assert all(isinstance(i, StubImage) for i in images.values())
     assert images["esp8266"].text_start == 0x40104800
-    assert images["esp32"].text_start == 0x400A8000
+    assert images["esp32"].text_start == 0x40080000
     assert images["esp8266"].text != images["esp32"].text
-    assert all(i.protocol_version == 1 and i.build["source_sha256"] for i in images.values())
+    assert all(i.protocol_version == 2 and i.build["source_sha256"] for i in images.values())
 
 
 def test_each_plugin_declines_the_other_chip() -> None:

@@ -103,3 +103,11 @@ class VerifyError(FlashError):
 
 class ImageError(EsptkError):
     """An ELF or firmware image is invalid or cannot be built."""
+
+
+class SecurityError(EsptkError):
+    """A secure boot or flash encryption rule forbids the operation, or a key is unusable."""
+
+
+class SignatureError(SecurityError):
+    """A signature does not verify, or a signed image is malformed."""

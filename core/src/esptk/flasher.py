@@ -12,8 +12,7 @@ import struct
 import time
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import packing, stream
 from .errors import (
@@ -46,6 +45,7 @@ class Region:
     address: int
     data: bytes
     name: str = ""
+    encrypt: bool = False  #: write through the chip's flash-encryption engine (stub only)
 
 
 @dataclass
@@ -58,18 +58,27 @@ class RegionResult:
     seconds: float
     verified: bool
     how: str  #: "md5", "read-back" or why it was not verified
+    skipped: int = 0  #: bytes not written because the flash already held them
+    chunks: int = 0  #: sector chunks of the region (0: not compared)
+    unchanged: int = 0  #: of those, how many already held the bytes
+    compared: str = "not asked"  #: how unchanged sectors were found (esptk.sectors.Plan.method)
 
     def summary(self) -> str:
         rate = self.written * 8 / max(self.seconds, 1e-6) / 1000
         comp = f" ({self.compressed} compressed)" if self.compressed is not None else ""
         text = (f"Wrote {self.written} bytes{comp} at 0x{self.address:08x} in {self.seconds:.1f} s "
                 f"({rate:.0f} kbit/s)")
+        if self.chunks and self.unchanged == self.chunks:
+            text = f"Flash at 0x{self.address:08x} already holds these {self.size} bytes; nothing written"
+        elif self.unchanged:
+            text += f"; {self.unchanged} of {self.chunks} sectors were unchanged and skipped"
         return text + (", verified" if self.verified else f", NOT verified: {self.how}")
 
     def as_dict(self) -> dict[str, object]:
         return {"address": self.address, "size": self.size, "written": self.written,
                 "compressed_size": self.compressed, "md5": self.md5, "seconds": round(self.seconds, 3),
-                "verified": self.verified, "verification": self.how}
+                "verified": self.verified, "verification": self.how, "skipped_bytes": self.skipped,
+                "sectors": self.chunks, "sectors_unchanged": self.unchanged, "compared_by": self.compared}
 
 
 # --- flash size and checks -------------------------------------------------------------------------
@@ -123,46 +132,63 @@ def check_regions(regions: Sequence[Region], flash_size: int) -> None:
                              hint="regions are erased in 4 KiB sectors: they must not overlap or share one")
 
 
+def patch_regions(s: Session, regions: Sequence[Region], mode: str = "keep", freq: str = "keep",
+                  size: str = "keep") -> list[Region]:
+    """The regions with the bootloader's header set to the flash mode/frequency/size asked for
+    (``keep`` leaves a field, ``detect`` asks the chip); warnings go to the progress sink."""
+    if (mode, freq, size) == ("keep", "keep", "keep"):
+        return list(regions)
+    from .image.patch import patch_flash_params
+
+    if size == "detect":
+        size = size_name(prepare(s))
+    out = []
+    for r in regions:
+        if r.address != s.chip.bootloader_offset:
+            out.append(r)
+            continue
+        data, warnings = patch_flash_params(s.registry, s.chip, r.data, r.address, mode, freq, size)
+        for w in warnings:
+            s.progress.warn(w)
+        out.append(replace(r, data=data))
+    return out
+
+
 # --- writing ---------------------------------------------------------------------------------------
 def write_flash(s: Session, regions: Sequence[Region], compress: bool | None = None,
-                erase_all: bool = False, flash_size: int | None = None) -> list[RegionResult]:
+                erase_all: bool = False, flash_size: int | None = None, skip: bool = True) -> list[RegionResult]:
+    """Write and verify each region; with ``skip``, sectors that already hold the bytes are not
+    written again (found by the chip's MD5; see :mod:`esptk.sectors`)."""
     size = prepare(s, flash_size)
     check_regions(regions, size)
     if erase_all:
         erase_flash(s)
-    ahead: list[Future[bytes | None] | None] = [None] * len(regions)
     if compress is not False and s.flash.compression:  # the next region compresses while one is sent
-        ahead = list(packing.pack_ahead([_aligned(s, r)[1] for r in regions]))
-    return [write_region(s, r, compress, packed) for r, packed in zip(regions, ahead)]
+        packing.prefetch([r.data for r in regions if not r.encrypt])
+    return [write_region(s, r, compress, skip=skip and not erase_all) for r in regions]
 
 
-def _aligned(s: Session, region: Region) -> tuple[int, bytes]:
-    """(address, bytes) as written: padded to 4 bytes; for a ROM, from the start of the sector."""
+def write_region(s: Session, region: Region, compress: bool | None = None, skip: bool = False) -> RegionResult:
+    from .sectors import Plan, plan_region
+
     data = region.data + b"\xff" * (-len(region.data) % 4)
     addr = region.address
-    if not s.stub:  # the ROM erases from the start of a sector: pad in front
-        pre = addr % SECTOR
-        data, addr = b"\xff" * pre + data, addr - pre
-    return addr, data
-
-
-def write_region(s: Session, region: Region, compress: bool | None = None,
-                 ahead: Future[bytes | None] | None = None) -> RegionResult:
-    """Write one region; ``ahead``: its compressed form, being computed (see :mod:`esptk.packing`)."""
-    addr, data = _aligned(s, region)
     digest = hashlib.md5(data).hexdigest()
-    packed: bytes | None = None
-    if compress is not False and s.flash.compression:
-        packed = ahead.result() if ahead is not None else packing.pack(data)
     t0 = time.monotonic()
+    # the flash holds ciphertext after an encrypted write: comparing it with the file says nothing
+    plan = plan_region(s, addr, data) if skip and not region.encrypt else Plan(((0, len(data)),), 0, 0, "not asked")
+    sent: int | None = 0
     last: Exception | None = None
     for attempt in range(REGION_ATTEMPTS):
         try:
-            if packed is not None:
-                _send_compressed(s, addr, data, packed)
+            sent = 0
+            for off, n in plan.runs:
+                packed = _write_run(s, addr + off, data[off:off + n], compress, region.encrypt)
+                sent = None if packed is None or sent is None else sent + packed
+            if region.encrypt:  # the flash holds ciphertext: nothing to compare without the key
+                verified, how = False, "encrypted by the chip (the flash holds ciphertext)"
             else:
-                _send_plain(s, addr, data)
-            verified, how = _verify_written(s, addr, data, digest)
+                verified, how = _verify_written(s, addr, data, digest)
             break
         except (CommandTimeout, CommandFailed, VerifyError) as e:
             if isinstance(e, UnsupportedCommand):
@@ -172,13 +198,31 @@ def write_region(s: Session, region: Region, compress: bool | None = None,
             if attempt < REGION_ATTEMPTS - 1:
                 s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); retrying ({attempt + 2}/{REGION_ATTEMPTS})")
             s.loader.flush_input()
+            plan = Plan(((0, len(data)),), plan.chunks, 0, "retry")  # the whole region again
     else:
         raise FlashError(f"writing at 0x{addr:08x} failed {REGION_ATTEMPTS} times: {last}",
                          hint="check the link (cable, --baud) and retry") from last
-    res = RegionResult(addr, len(region.data), len(data), len(packed) if packed is not None else None,
-                       digest, time.monotonic() - t0, verified, how)
+    written = plan.bytes_to_write
+    res = RegionResult(addr, len(region.data), written, sent if written else None, digest,
+                       time.monotonic() - t0, verified, how, skipped=len(data) - written,
+                       chunks=plan.chunks, unchanged=plan.unchanged, compared=plan.method)
     s.progress.finish(res.summary())
     return res
+
+
+def _write_run(s: Session, addr: int, data: bytes, compress: bool | None, encrypt: bool = False) -> int | None:
+    """Send one contiguous run (not verified here); the compressed size, or None if sent plain."""
+    if not s.stub and addr % SECTOR:  # the ROM erases from the start of a sector: pad in front
+        pre = addr % SECTOR
+        data, addr = b"\xff" * pre + data, addr - pre
+    packed: bytes | None = None
+    if compress is not False and s.flash.compression:
+        packed = packing.packed(data)  # compressed ahead where the bytes are those of a whole region
+    if packed is not None:
+        _send_compressed(s, addr, data, packed, encrypt)
+        return len(packed)
+    _send_plain(s, addr, data, encrypt)
+    return None
 
 
 def _block(s: Session, opcode: int, block: bytes, seq: int, timeout: float) -> None:
@@ -202,14 +246,19 @@ def _block(s: Session, opcode: int, block: bytes, seq: int, timeout: float) -> N
             s.loader.flush_input()
 
 
-def _send_plain(s: Session, addr: int, data: bytes) -> None:
+def _begin(words: tuple[int, int, int, int], encrypt: bool) -> bytes:
+    """FLASH_BEGIN / FLASH_DEFL_BEGIN payload; the 20-byte form asks the stub to encrypt."""
+    return struct.pack("<IIII", *words) + (struct.pack("<I", 1) if encrypt else b"")
+
+
+def _send_plain(s: Session, addr: int, data: bytes, encrypt: bool = False) -> None:
     fp, ld = s.flash, s.loader
     bs = fp.write_block_size
     blocks = (len(data) + bs - 1) // bs
     erase = fp.erase_size(addr, len(data))
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
-    ld.command(op.FLASH_BEGIN, struct.pack("<IIII", erase, blocks, bs, addr), timeout=timeout)
+    ld.command(op.FLASH_BEGIN, _begin((erase, blocks, bs, addr), encrypt), timeout=timeout)
     window = stream.window_of(s).blocks
     if window > 1:  # a streaming stub: blocks in flight, errors on later replies
         padded = data + b"\xff" * (-len(data) % bs)
@@ -227,13 +276,13 @@ def _send_plain(s: Session, addr: int, data: bytes) -> None:
         ld.command(op.FLASH_END, struct.pack("<I", 1))
 
 
-def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes) -> None:
+def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes, encrypt: bool = False) -> None:
     fp, ld = s.flash, s.loader
     bs = fp.write_block_size
     blocks = (len(packed) + bs - 1) // bs
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
-    ld.command(op.FLASH_DEFL_BEGIN, struct.pack("<IIII", fp.defl_begin_size(len(data)), blocks, bs, addr),
+    ld.command(op.FLASH_DEFL_BEGIN, _begin((fp.defl_begin_size(len(data)), blocks, bs, addr), encrypt),
                timeout=timeout)
     window = stream.window_of(s).blocks
     if window > 1:  # a streaming stub: blocks in flight, errors on later replies

@@ -14,7 +14,8 @@ Two kinds of hooks:
 Types used here: :class:`esptk.chip.ChipSpec`, :class:`esptk.chip.KnownChip`,
 :class:`esptk.transport.Transport` and :class:`~esptk.transport.Capability`,
 :class:`esptk.reset.ResetSequence`, :class:`esptk.stub.StubImage`,
-:class:`esptk.flashproto.FlashProtocol`, :mod:`esptk.image` types, :class:`esptk.simchip.SimChip`.
+:class:`esptk.flashproto.FlashProtocol`, :mod:`esptk.image` types, :class:`esptk.simchip.SimChip`,
+:class:`esptk.security.SecurityScheme`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .image.elf import ElfFile
     from .image.model import ImageFile, ImageInfo, ImageSettings
     from .reset import ResetSequence
+    from .security import SecurityScheme
     from .simchip import SimChip
     from .stub import StubImage
     from .transport import Capability, Transport
@@ -147,6 +149,22 @@ def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
 
     :param options: the user's settings (``mac``, ``flash_id`` ...), already validated by the
         sim transport where they are generic.
+    """
+
+
+# ============================================================================================
+# Security (firstresult): secure boot and flash encryption.
+# ============================================================================================
+
+
+@hookspec(firstresult=True)
+def esptk_security(chip: ChipSpec) -> SecurityScheme | None:
+    """``chip``'s secure boot and flash encryption schemes, or ``None`` if not yours.
+
+    Stops at first non-None result. The returned :class:`~esptk.security.SecurityScheme` signs,
+    verifies, digests and encrypts (``esptk secure``) and reads the eFuse facts that ``write-flash``
+    checks (refusing plaintext writes under flash encryption, protecting a secure-boot bootloader).
+    A chip without such features simply does not answer.
     """
 
 

@@ -1,20 +1,24 @@
 """Compression off the critical path: files are compressed while esptk connects, and the next region
 while the current one is sent.
 
-zlib releases the GIL while it compresses, so one worker thread really runs beside the sending thread.
+:func:`prefetch` starts compressing (in one worker thread, in order; zlib releases the GIL, so it
+really runs beside the sending thread); :func:`packed` takes the result for the same bytes, or
+compresses on the spot when nothing was started for them (a partial run, a ROM's padded sector).
 """
 
 from __future__ import annotations
 
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 LEVEL = 9
+KEEP = 16  #: compressions kept for later pick-up (oldest dropped first)
 
 _lock = threading.Lock()
-_started: dict[int, tuple[bytes, Future[bytes | None]]] = {}  #: by hash of the data: (data, its packing)
+_started: OrderedDict[int, tuple[bytes, Future[bytes | None]]] = OrderedDict()  #: by hash of the data
 
 
 def pack(data: bytes) -> bytes | None:
@@ -23,32 +27,27 @@ def pack(data: bytes) -> bytes | None:
     return packed if len(packed) < len(data) else None
 
 
-def _submit(pool: ThreadPoolExecutor, data: bytes) -> Future[bytes | None]:
-    with _lock:
-        known = _started.pop(hash(data), None)
-    if known is not None and known[0] == data:
-        return known[1]
-    return pool.submit(pack, data)
-
-
-def pack_ahead(datas: Sequence[bytes]) -> list[Future[bytes | None]]:
-    """Compress every one of ``datas`` in order, in one background thread (reusing what
-    :func:`prefetch` already started for the same bytes)."""
+def prefetch(datas: Sequence[bytes]) -> None:
+    """Start compressing each of ``datas`` as a stub gets it (padded to 4 bytes), in order."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="esptk-pack")
     try:
-        return [_submit(pool, d) for d in datas]
+        for d in datas:
+            padded = d + b"\xff" * (-len(d) % 4)
+            key = hash(padded)
+            with _lock:
+                if key in _started and _started[key][0] == padded:
+                    continue
+                _started[key] = (padded, pool.submit(pack, padded))
+                while len(_started) > KEEP:
+                    _started.popitem(last=False)
     finally:
         pool.shutdown(wait=False)  # the worker finishes the queue, then ends
 
 
-def prefetch(datas: Sequence[bytes]) -> None:
-    """Start compressing files before the chip is even connected (as a stub would get them: padded
-    to 4 bytes); :func:`pack_ahead` picks the results up if the bytes to write turn out the same."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="esptk-prefetch")
-    try:
-        for d in datas:
-            padded = d + b"\xff" * (-len(d) % 4)
-            with _lock:
-                _started[hash(padded)] = (padded, pool.submit(pack, padded))
-    finally:
-        pool.shutdown(wait=False)
+def packed(data: bytes) -> bytes | None:
+    """The compressed form of ``data``: what :func:`prefetch` started for these bytes, else now."""
+    with _lock:
+        known = _started.pop(hash(data), None)
+    if known is not None and known[0] == data:
+        return known[1].result()
+    return pack(data)

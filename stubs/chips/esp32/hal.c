@@ -1,20 +1,10 @@
 /* ESP32 HAL: UART0 registers, ROM SPI flash routines (windowed ABI, called through win_call),
- * and direct SPI1 register commands where no ROM routine address is verified. */
+ * and SPI1 register commands (src/spi_flash.c, built with SPI_OWN_CHIP_ERASE: no ROM address for
+ * chip erase was verified and the ROM's unlock is faulty). */
 #include "hal.h"
 #include "util.h"
 
 #define UART0_CLKDIV (*(volatile uint32_t *)0x3FF40014)
-
-/* SPI1 (the flash controller) registers and command bits. */
-#define SPI1_CMD (*(volatile uint32_t *)0x3FF42000)
-#define SPI1_ADDR (*(volatile uint32_t *)0x3FF42004)
-#define SPI1_RD_STATUS (*(volatile uint32_t *)0x3FF42010)
-#define CMD_WREN (1u << 30)
-#define CMD_RDSR (1u << 27)
-#define CMD_WRSR (1u << 26)
-#define CMD_BE (1u << 23)
-#define CMD_CE (1u << 22)
-#define STATUS_BUSY 1u
 
 /* RTC_CNTL_OPTIONS0: software system reset bit. */
 #define RTC_OPTIONS0 (*(volatile uint32_t *)0x3FF48000)
@@ -22,14 +12,20 @@
 
 /* ESP32 ROM routines (windowed ABI). */
 #define ROM_READ 0x40062ed8
-#define ROM_WRITE 0x40062d50
-#define ROM_ERASE_SECTOR 0x40062ccc
 #define ROM_CONFIG_PARAM 0x40063238
 #define ROM_ATTACH 0x40062a6c
+/* esp_rom_spiflash_write_encrypted (ESP-IDF components/esp_rom/esp32/ld/esp32.rom.spiflash.ld) */
+#define ROM_WRITE_ENCRYPTED 0x40062e78
 
 uint32_t win_call(uint32_t fn, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint32_t e, uint32_t f);
 
 const uint32_t hal_chip_id = 0x32;
+const uint32_t hal_can_encrypt = 1;
+
+int hal_flash_write_encrypted(uint32_t addr, uint32_t *src32)
+{
+    return (int)win_call(ROM_WRITE_ENCRYPTED, addr, (uint32_t)src32, 32, 0, 0, 0);
+}
 
 void hal_init(void)
 {
@@ -52,61 +48,6 @@ void hal_uart_set_baud(uint32_t new_baud, uint32_t old_baud)
 int hal_flash_read(uint32_t addr, uint32_t *dst, uint32_t len)
 {
     return (int)win_call(ROM_READ, addr, (uint32_t)dst, len, 0, 0, 0);
-}
-
-int hal_flash_write(uint32_t addr, const uint32_t *src, uint32_t len)
-{
-    return (int)win_call(ROM_WRITE, addr, (uint32_t)src, len, 0, 0, 0);
-}
-
-int hal_flash_erase_sector(uint32_t sector)
-{
-    return (int)win_call(ROM_ERASE_SECTOR, sector, 0, 0, 0, 0, 0);
-}
-
-static void spi_command(uint32_t bits)
-{
-    SPI1_CMD = bits;
-    while (SPI1_CMD)
-        ;
-}
-
-static void wait_idle(void)
-{
-    do {
-        SPI1_RD_STATUS = 0;
-        spi_command(CMD_RDSR);
-    } while (SPI1_RD_STATUS & STATUS_BUSY);
-}
-
-int hal_flash_erase_block(uint32_t block)
-{
-    wait_idle();
-    spi_command(CMD_WREN);
-    SPI1_ADDR = (block * FLASH_BLOCK) & 0xFFFFFF;
-    spi_command(CMD_BE);
-    wait_idle();
-    return 0;
-}
-
-int hal_flash_erase_chip(void)
-{
-    wait_idle();
-    spi_command(CMD_WREN);
-    spi_command(CMD_CE);
-    wait_idle();
-    return 0;
-}
-
-/* The ROM's unlock is faulty: clear the status register (block protect bits) ourselves. */
-int hal_flash_unlock(void)
-{
-    wait_idle();
-    spi_command(CMD_WREN);
-    SPI1_RD_STATUS = 0;
-    spi_command(CMD_WRSR);
-    wait_idle();
-    return 0;
 }
 
 int hal_flash_attach(uint32_t config)

@@ -1,5 +1,6 @@
 /* ESP8266 HAL: UART0 registers, ROM SPI flash routines (call0 ABI, addresses from the SDK's ROM
- * address table). */
+ * address table) for read, chip erase, unlock and attach; programs and sector/block erases are
+ * started through SPI0's registers (src/spi_flash.c) so that the UART is drained while they run. */
 #include "hal.h"
 #include "util.h"
 
@@ -7,16 +8,11 @@
 #define CLKDIV_MASK 0xFFFFFu
 
 typedef int (*rom_read_fn)(uint32_t addr, uint32_t *dst, uint32_t len);
-typedef int (*rom_write_fn)(uint32_t addr, const uint32_t *src, uint32_t len);
-typedef int (*rom_erase_fn)(uint32_t index);
 typedef int (*rom_void_fn)(void);
 typedef int (*rom_param_fn)(uint32_t id, uint32_t size, uint32_t block, uint32_t sector, uint32_t page,
                             uint32_t mask);
 
 #define SPIRead ((rom_read_fn)0x40004b1c)
-#define SPIWrite ((rom_write_fn)0x40004a4c)
-#define SPIEraseSector ((rom_erase_fn)0x40004a00)
-#define SPIEraseBlock ((rom_erase_fn)0x400049b4)
 #define SPIEraseChip ((rom_void_fn)0x40004984)
 #define SPIUnlock ((rom_void_fn)0x40004878)
 #define SPIParamCfg ((rom_param_fn)0x40004c2c)
@@ -25,6 +21,14 @@ typedef int (*rom_param_fn)(uint32_t id, uint32_t size, uint32_t block, uint32_t
 #define ROM_RESET ((rom_void_fn)0x40000080)
 
 const uint32_t hal_chip_id = 0x8266;
+const uint32_t hal_can_encrypt = 0;
+
+int hal_flash_write_encrypted(uint32_t addr, uint32_t *src32)
+{
+    (void)addr;
+    (void)src32;
+    return 1; /* no flash encryption on the ESP8266 */
+}
 
 void hal_init(void)
 {
@@ -45,21 +49,6 @@ void hal_uart_set_baud(uint32_t new_baud, uint32_t old_baud)
 int hal_flash_read(uint32_t addr, uint32_t *dst, uint32_t len)
 {
     return SPIRead(addr, dst, len);
-}
-
-int hal_flash_write(uint32_t addr, const uint32_t *src, uint32_t len)
-{
-    return SPIWrite(addr, src, len);
-}
-
-int hal_flash_erase_sector(uint32_t sector)
-{
-    return SPIEraseSector(sector);
-}
-
-int hal_flash_erase_block(uint32_t block)
-{
-    return SPIEraseBlock(block);
 }
 
 int hal_flash_erase_chip(void)

@@ -122,7 +122,7 @@ def _register_commands() -> None:
 
     for module in (plugins_cmd,):
         module.register(app)
-    for name in ("device", "flash", "image"):  # command modules present in this build
+    for name in ("device", "flash", "image", "secure", "many"):  # command modules present in this build
         try:
             module = __import__(f"esptk.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,8 +28,14 @@ NoProgress = Annotated[bool, typer.Option("--no-progress", "-p", help="No progre
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results.")]
 
 
+Force = Annotated[bool, typer.Option("--force", help="Override the secure boot / flash encryption safety checks.")]
+
+
 def register(app: typer.Typer) -> None:
-    for name, fn in (("write-flash", write_flash_cmd), ("verify-flash", verify_flash_cmd),
+    from .multi import SpreadAllCommand
+
+    app.command("write-flash", cls=SpreadAllCommand)(write_flash_cmd)
+    for name, fn in (("verify-flash", verify_flash_cmd),
                      ("read-flash", read_flash_cmd), ("erase-flash", erase_flash_cmd),
                      ("erase-region", erase_region_cmd)):
         app.command(name)(fn)
@@ -47,24 +54,9 @@ def parse_pairs(args: list[str]) -> list[Region]:
 
 
 def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -> list[Region]:
-    if (mode, freq, size) == ("keep", "keep", "keep"):
-        return regions
-    from ..image.patch import patch_flash_params
+    from ..flasher import patch_regions
 
-    if size == "detect":
-        from ..flasher import prepare
-
-        size = size_name(prepare(s))
-    out = []
-    for r in regions:
-        if r.address != s.chip.bootloader_offset:
-            out.append(r)
-            continue
-        data, warnings = patch_flash_params(s.registry, s.chip, r.data, r.address, mode, freq, size)
-        for w in warnings:
-            s.progress.warn(w)
-        out.append(type(r)(r.address, data, r.name))
-    return out
+    return patch_regions(s, regions, mode, freq, size)
 
 
 def _flash_size(s: Session, size: str) -> int | None:
@@ -75,29 +67,54 @@ def _flash_size(s: Session, size: str) -> int | None:
 
 def write_flash_cmd(
     ctx: typer.Context,
-    pairs: Annotated[list[str], typer.Argument(help="ADDRESS FILE pairs.", metavar="ADDRESS FILE ...")],
+    pairs: Annotated[list[str] | None, typer.Argument(help="ADDRESS FILE pairs.", metavar="ADDRESS FILE ...")] = None,
     flash_mode: FlashMode = "keep", flash_freq: FlashFreq = "keep", flash_size: FlashSize = "keep",
     erase_all: Annotated[bool, typer.Option("--erase-all", "-e", help="Erase all flash first.")] = False,
     compress: Annotated[bool, typer.Option("--compress", "-z", help="Compress (default with the stub).")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", "-u", help="Do not compress.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
+    no_skip: Annotated[bool, typer.Option(
+        "--no-skip", help="Write every sector, even those the flash already holds (found by the chip's MD5).",
+    )] = False,
     no_progress: NoProgress = False, as_json: JsonOpt = False,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="Write every file through the chip's flash "
+                                          "encryption (stub only).")] = False,
+    encrypt_files: Annotated[list[str] | None, typer.Option(
+        "--encrypt-files", metavar="ADDRESS FILE ...", help="Only these files are written encrypted.")] = None,
+    ignore_flash_enc_efuse: Annotated[bool, typer.Option(
+        "--ignore-flash-enc-efuse", help="Write encrypted even if the eFuse key or settings look wrong.")] = False,
+    force: Force = False,
 ) -> None:
-    """Write files to flash, each at its address, and verify each region (MD5 or read-back)."""
+    """Write files to flash, each at its address, and verify each region (MD5 or read-back).
+
+    Sectors whose content is already right are not written again (the chip hashes its flash), so a
+    rewrite after a small change, or after an interrupted write, sends only what differs."""
     from ..flasher import verify_flash, write_flash
+    from ..security_checks import check_erase, check_write, exclusive
 
     if compress and no_compress:
         raise UsageError("--compress and --no-compress exclude each other")
-    regions = parse_pairs(pairs)
+    exclusive(encrypt, encrypt_files or [])
+    regions = [] if encrypt_files and not pairs else [replace(r, encrypt=encrypt) for r in parse_pairs(pairs or [])]
+    regions += [replace(r, encrypt=True) for r in parse_pairs(encrypt_files)] if encrypt_files else []
     if not no_compress:  # compress while connecting
         from ..packing import prefetch
 
-        prefetch([r.data for r in regions])
+        prefetch([r.data for r in regions if not r.encrypt])
     with session(ctx, no_progress=no_progress) as s:
-        regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
+        secured = check_write(s, regions, force=force, ignore_flash_enc_efuse=ignore_flash_enc_efuse)
+        for w in secured.warnings:
+            console.warn(w)
+        if erase_all:
+            check_erase(s, force)
+        regions = secured.regions
+        if secured.patch_headers:
+            regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
+        elif (flash_mode, flash_freq, flash_size) != ("keep", "keep", "keep"):
+            console.warn("secure boot is on: the flash settings in the image headers are left as they are")
         results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
-                              erase_all=erase_all, flash_size=_flash_size(s, flash_size))
-        checked = verify_flash(s, regions) if verify else []
+                              erase_all=erase_all, flash_size=_flash_size(s, flash_size), skip=not no_skip)
+        checked = verify_flash(s, [r for r in regions if not r.encrypt]) if verify else []
     bad = [c for c in checked if not c["ok"]]
     if bad:
         raise VerifyError(f"verification failed at 0x{bad[0]['address']:08x}")
@@ -162,23 +179,28 @@ def read_flash_cmd(
         console.info(f"Read {n} bytes at 0x{addr:08x} into {filename}")
 
 
-def erase_flash_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def erase_flash_cmd(ctx: typer.Context, as_json: JsonOpt = False, force: Force = False) -> None:
     """Erase the whole flash (needs the stub)."""
     from ..flasher import erase_flash
+    from ..security_checks import check_erase
 
     with session(ctx) as s:
+        check_erase(s, force)
         erase_flash(s)
     if as_json or state_of(ctx).json:
         console.out_json({"chip": s.chip.name, "erased": "all"})
     console.info("Flash erased")
 
 
-def erase_region_cmd(ctx: typer.Context, address: str, size: str, as_json: JsonOpt = False) -> None:
+def erase_region_cmd(ctx: typer.Context, address: str, size: str, as_json: JsonOpt = False,
+                     force: Force = False) -> None:
     """Erase SIZE bytes at ADDRESS (both multiples of 4 KiB)."""
     from ..flasher import STUB_HINT, erase_region
+    from ..security_checks import check_erase
 
     addr, n = parse_int(address, "address"), parse_size(size)
     with session(ctx) as s:
+        check_erase(s, force)
         verified = erase_region(s, addr, n)
     if not verified:
         raise FlashError(f"erased 0x{addr:08x}+0x{n:x} but could not verify it (no MD5 on this loader)",

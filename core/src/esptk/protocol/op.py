@@ -24,6 +24,8 @@ READ_FLASH = 0xD2
 RUN_USER_CODE = 0xD3
 #: esptk stub extension: protocol version and capabilities (other loaders refuse it)
 GET_VERSION = 0xF0
+#: esptk stub extension (protocol v2): the MD5 of each 4 KiB sector of a range in one reply
+SECTOR_MD5 = 0xE0
 
 NAMES = {v: k for k, v in globals().items() if k.isupper() and isinstance(v, int)}
 

@@ -15,6 +15,7 @@ from .spec import ESP32, FAMILY
 if TYPE_CHECKING:
     from esptk.image.elf import ElfFile
     from esptk.image.model import ImageFile, ImageInfo, ImageSettings
+    from esptk.security import SecurityScheme
     from esptk.simchip import SimChip
 
 CHIP = ESP32()
@@ -81,3 +82,15 @@ def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
     from .sim import make_sim_chip
 
     return make_sim_chip(CHIP, options)
+
+
+# --- secure boot and flash encryption (esptk_security) -----------------------------------------
+
+
+@hookimpl
+def esptk_security(chip: ChipSpec) -> SecurityScheme | None:
+    if chip.name != CHIP.name:
+        return None
+    from .secure import ESP32Security
+
+    return ESP32Security()

@@ -1,10 +1,22 @@
-"""The ESP8266 as a virtual chip: ROM facts and OTP words that encode a configured MAC."""
+"""The ESP8266 as a virtual chip: ROM facts and OTP words that encode a configured MAC.
+
+Memory map: every region of PROTOCOL.md 6.1.7 (DPORT widened to its 4 KiB page, IRAM to the
+64 KiB the ROM can load), the mask ROM, the peripherals 0x60000000-0x60001FFF (UART_DATE at
+0x60000078 reads 0x00062000, PROTOCOL.md 14), the flash cache window (the ROM loader sets up no
+cache: UNCERTAIN what it returns, modelled as reading 0), and the two windows esptool's hardware
+tests read and write, 0x50000000 ("RTC RAM") and 0x400C0000 (PROTOCOL.md 14: both work on real
+chips; what answers there is not in the fact sheets, so each is modelled as 8 KiB of RAM).
+Anywhere else nothing answers (an exception, see esptk_sim).
+"""
 
 from __future__ import annotations
 
+import json
 import math
+from importlib.resources import files
 
-from esptk.simchip import SECTOR, SimChip, SimRegion
+from esptk.simchip import SECTOR, SimChip, SimRegion, program_digest
+from esptk.stub import StubImage
 
 from .spec import ESP8266, OTP_WORDS
 
@@ -15,6 +27,19 @@ SYNC_VALUE = 0x20120707
 OTP_W0_LOW = 0x840D8E  #: low 24 bits of OTP word0 (bits 4/5 clear: an ESP8266EX, not an ESP8285)
 OTP_W2 = 0x02A00000  #: bit 80 (word2 bit 16) clear
 SECTORS_PER_BLOCK = 16
+UART_DATE = 0x60000078
+UART_DATE_VALUE = 0x00062000  #: PROTOCOL.md 14 (esptool 2.x chip detection)
+
+REGIONS = (
+    SimRegion("DPORT", 0x3FF00000, 0x3FF01000, "io"),
+    SimRegion("DRAM", 0x3FFE8000, 0x40000000, "ram"),
+    SimRegion("ROM", 0x40000000, 0x40010000, "rom"),
+    SimRegion("IRAM", 0x40100000, 0x40110000, "ram"),
+    SimRegion("TEST_RAM_400C", 0x400C0000, 0x400C2000, "ram"),
+    SimRegion("IROM_MAP", 0x40200000, 0x40300000, "rom"),
+    SimRegion("RTC_RAM_5000", 0x50000000, 0x50002000, "ram"),
+    SimRegion("PERIPHERALS", 0x60000000, 0x60002000, "io"),
+)
 
 
 def otp_words(mac: bytes) -> tuple[int, int, int, int]:
@@ -48,21 +73,26 @@ class ESP8266Sim(SimChip):
         return s * SECTOR, n * SECTOR
 
 
+def flasher_stubs() -> dict[str, str]:
+    """Flasher stubs by program digest: esptool's (listed in stub/flasher_digests.json, which says how
+    they were computed) and esptk's own, as a host uploads it (text, then data if any)."""
+    folder = files(__package__) / "stub"
+    image = StubImage.from_json((folder / "esp8266.json").read_text())
+    own = [(image.text_start, image.text)] + ([(image.data_start, image.data)] if image.data else [])
+    known = {s["digest"]: s["loader"] for s in json.loads((folder / "flasher_digests.json").read_text())["stubs"]}
+    return {**known, program_digest(own): "esptk-stub"}
+
+
 def make_sim_chip(spec: ESP8266, options: dict[str, str]) -> SimChip:
     mac = bytes.fromhex((options.get("mac") or DEFAULT_MAC).replace(":", "").replace("-", ""))
-    regs = {spec.magic_reg: spec.magic_values[0]}
+    regs = {spec.magic_reg: spec.magic_values[0], UART_DATE: UART_DATE_VALUE}
     regs.update(zip(OTP_WORDS, otp_words(mac), strict=True))
     return ESP8266Sim(
         name=spec.name,
         rom_status_bytes=spec.rom_status_bytes,
         rom_commands=spec.rom_commands,
-        regions=(
-            SimRegion("DPORT", 0x3FF00000, 0x3FF00100, "io"),
-            SimRegion("DRAM", 0x3FFE8000, 0x40000000, "ram"),
-            SimRegion("ROM", 0x40000000, 0x40010000, "rom"),
-            SimRegion("IRAM", 0x40100000, 0x40110000, "ram"),
-            SimRegion("PERIPHERALS", 0x60000000, 0x60002000, "io"),
-        ),
+        regions=REGIONS,
+        flasher_stubs=flasher_stubs(),
         registers=regs,
         sync_value=SYNC_VALUE,
         uart_clkdiv_reg=spec.uart_clkdiv_reg,

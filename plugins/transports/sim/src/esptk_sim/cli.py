@@ -65,6 +65,8 @@ def serve(
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-o", help="Further sim option NAME=VALUE (drop_rate, corrupt_at, reset_at, seed ...).")] = None,
     allow_remote: Annotated[bool, typer.Option(help="Allow --tcp on a non-loopback address.")] = False,
+    reset_on_connect: Annotated[bool, typer.Option(
+        help="Each new client finds a freshly reset chip; --no-reset-on-connect: the running chip.")] = True,
 ) -> None:
     """Run a virtual chip until interrupted; the first stdout line tells where it listens."""
     if bool(tcp) == pty:
@@ -83,6 +85,7 @@ def serve(
               "timing": "1" if timing else None}
     given.update({k: str(v) for k, v in faults.items() if v is not None})
     vc = make_chip(chip, given)
+    vc.on_log = lambda text: _status(f"chip: {text}")
     stop = threading.Event()
 
     def on_signal(_sig: int, _frame: Any) -> None:
@@ -98,7 +101,7 @@ def serve(
             print(f"socket://{shown}:{bound[1]}", flush=True)
             _status(f"virtual {vc.chip.name} listening; Ctrl-C stops")
             with sock:
-                _run(lambda: serve_tcp(vc, sock, stop, lambda who: _status(f"client {who}")), stop)
+                _run(lambda: serve_tcp(vc, sock, stop, lambda who: _status(f"client {who}"), reset_on_connect), stop)
         else:
             import os
 
@@ -106,7 +109,7 @@ def serve(
             print(path, flush=True)
             _status(f"virtual {vc.chip.name} on {path}; Ctrl-C stops")
             try:
-                _run(lambda: serve_pty(vc, master, stop), stop)
+                _run(lambda: serve_pty(vc, master, stop, reset_on_connect=reset_on_connect), stop)
             finally:
                 os.close(master)
     finally:

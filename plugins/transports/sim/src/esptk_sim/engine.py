@@ -5,20 +5,23 @@ and collects what the chip sent with ``poll(now)``; every output chunk carries t
 which its last byte has left the chip. With the timing model off, all times equal ``now``.
 
 The engine knows no chip by name: a :class:`~esptk.simchip.SimChip` from the chip plugin supplies
-the facts; :mod:`.rom` and :mod:`.stub` implement the two loaders.
+the facts; :mod:`.rom` and :mod:`.stub` implement the two loaders. ``loader`` names what runs
+(``rom``, ``esptk-stub``, ``esptool-stub``, ``program``, ``app``, ``exception``); only the ROM and a
+recognised flasher stub answer the loader protocol. Notable events go to ``log``.
 """
 
 from __future__ import annotations
 
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from esptk.protocol import slip
-from esptk.simchip import SimChip
+from esptk.simchip import SimChip, program_digest
 
 from .faults import FaultInjector
-from .memory import AddressSpace
+from .memory import AddressSpace, BusFault
 from .nor import NorFlash
 from .options import SimOptions
 from .timing import STUB_START, LoaderModel, model_for
@@ -50,7 +53,7 @@ class VirtualChip:
         self.flash_id = options.flash_id
         self.timing = options.timing
         self.faults = FaultInjector(options.faults)
-        self.mem = AddressSpace(chip, self._visible_flash_id, self._uart_divider)
+        self.mem = AddressSpace(chip, self._visible_flash_id, self._uart_divider, lambda: self.flash.size)
         self.decoder = slip.SlipDecoder()
         self.out: deque[tuple[float, bytes]] = deque()
         self.host_baud = options.baud
@@ -62,13 +65,14 @@ class VirtualChip:
         self.rx_free = 0.0  #: the last byte sent by the host so far arrives then
         self.rx_count = 0
         self.state = "off"  #: off | reset | rom | stub | app | hung
-        self.handler: object = RomLoader(self)  #: the loader model answering requests
-        #: the running loader's name (contract B): rom, esptk-stub, esptool-stub, program, app
-        self.loader = "rom"
-        #: our stub's protocol version while it runs (from its image, or the stub_protocol option)
+        self.handler: object = RomLoader(self)  #: the loader model that answers frames
+        self.loader = "rom"  #: what runs: rom | esptk-stub | esptool-stub | program | app | exception
+        self.log: list[str] = []  #: notable events (unknown programs, exceptions), oldest first
+        self.on_log: Callable[[str], None] | None = None
+        self.ram_segments: dict[int, bytearray] = {}  #: loaded by MEM_DATA since the last reset or jump
+        #: our stub's protocol version while it runs (the stub_protocol option, else our_protocol)
         self.stub_protocol = 1
-        #: (entry, text address, text, protocol) of our own stubs, to tell them from other programs
-        self.own_stubs: list[tuple[int, int, bytes, int]] = []
+        self.our_protocol = 1  #: the protocol of the chip plugin's stub image (set by the factory)
         #: the host follows CHANGE_BAUDRATE by itself (TCP: no way to see the host's rate)
         self.host_follows_baud = False
         self.attached = False
@@ -172,7 +176,8 @@ class VirtualChip:
         self.decoder.reset()
         self.mem.reset()
         self.handler = RomLoader(self)
-        self.loader = "rom"
+        self.loader = "rom" if download else "app"
+        self.ram_segments = {}
         self.attached = False
         self.flash_limit = self.chip.rom_default_flash_size
         self.last_value = INITIAL_JUNK
@@ -188,8 +193,8 @@ class VirtualChip:
 
     # --- framing and replies ------------------------------------------------------------------
     def _frame(self, frame: bytes, t: float) -> None:
-        handler = getattr(self.handler, "raw_frame", None)
-        if handler is not None and handler(frame, t):
+        raw = getattr(self.handler, "raw_frame", None)
+        if raw is not None and raw(frame, t):
             return
         if len(frame) < 8 or frame[0] != 0x00:
             return  # not a request: ignored
@@ -199,7 +204,25 @@ class VirtualChip:
         if len(payload) != size:
             self.handler.malformed(op, start)  # type: ignore[attr-defined]
             return
-        self.handler.handle(Request(op, payload, chk), start)  # type: ignore[attr-defined]
+        try:
+            self.handler.handle(Request(op, payload, chk), start)  # type: ignore[attr-defined]
+        except BusFault as e:
+            self.exception(e)
+
+    def exception(self, fault: BusFault) -> None:
+        """A load/store exception in the loader: it stops answering until the next reset.
+
+        PROTOCOL.md section 14 (UNCERTAIN there, chosen here): where no memory or device answers,
+        the CPU most likely takes an exception and the loader falls silent until reset.
+        """
+        self.note(f"{self.loader}: {fault}: the CPU takes an exception; silent until reset")
+        self.state, self.loader = "hung", "exception"  # replies already queued still leave the UART
+
+    def note(self, text: str) -> None:
+        """One line on the virtual chip's log."""
+        self.log.append(text)
+        if self.on_log is not None:
+            self.on_log(text)
 
     def _uart_divider(self) -> int:
         return int(self.chip.uart_clock_hz // (self.chip_baud or self.host_baud))
@@ -248,31 +271,45 @@ class VirtualChip:
         self.busy_until = max(self.busy_until, start) + seconds
         return self.busy_until
 
-    def start_stub(self, at: float, entry: int = 0) -> None:
-        """A program loaded to RAM runs: it greets with OHAI and speaks the stub protocol."""
+    def loaded(self, segment_start: int, data: bytes) -> None:
+        """MEM_DATA put ``data`` at the end of the segment that MEM_BEGIN opened at ``segment_start``."""
+        self.ram_segments.setdefault(segment_start, bytearray()).extend(data)
+
+    def mem_begin(self, addr: int) -> None:
+        self.ram_segments[addr] = bytearray()
+
+    def start_program(self, entry: int, at: float) -> None:
+        """MEM_END jumps to ``entry``: a known flasher stub greets, any other program is not a loader.
+
+        Programs are named by :func:`esptk.simchip.program_digest` of the segments loaded since the
+        last reset or program start; the chip plugin lists the flasher stubs (contract B).
+        """
+        digest = program_digest((a, bytes(d)) for a, d in self.ram_segments.items())
+        self.ram_segments = {}
+        name = self.chip.flasher_stubs.get(digest)
+        if name is None:
+            self.note(f"{self.loader}: MEM_END started an unknown program at 0x{entry:08x} (sha256 {digest}): "
+                      "not a flasher stub, it ignores the loader protocol until reset")
+            self.state, self.loader = "app", "program"
+            return
+        self.start_stub(at, name)
+
+    def start_stub(self, at: float, name: str = "esptk-stub") -> None:
+        """A flasher stub runs: it greets with OHAI and speaks the stub protocol."""
         from .stub import StubLoader
 
         self.state = "stub"
-        self.loader, protocol = self._identify(entry)
-        self.stub_protocol = self.options.stub_protocol or protocol
+        self.loader = name
+        self.stub_protocol = (self.options.stub_protocol or self.our_protocol) if name == "esptk-stub" else 1
         self.handler = StubLoader(self)
         self.attached = True
         self.flash_limit = 16 * 1024 * 1024
         self.send_frame(OHAI, at + (STUB_START if self.timing.flash else 0.0))
 
-    def _identify(self, entry: int) -> tuple[str, int]:
-        """Interim program recognition (contract B brings digests): one of our stubs if its code sits
-        at its address and MEM_END jumped to its entry, else a flasher stub of another tool."""
-        for own_entry, text_start, text, protocol in self.own_stubs:
-            if entry == own_entry and self.mem.is_ram(text_start, len(text)):
-                if self.mem.read_bytes(text_start, len(text)) == text:
-                    return "esptk-stub", protocol
-        return "esptool-stub", 1
-
     @property
     def model(self) -> LoaderModel:
         """How the running loader overlaps receiving and flash work (:mod:`.timing`)."""
-        return model_for(self.loader, self.stub_protocol)
+        return model_for(self.loader, self.stub_protocol, self.options.stub_in_flight)
 
     def inflate_rate(self) -> float:
         return self.timing.inflate_rate or self.model.inflate_rate
@@ -280,6 +317,7 @@ class VirtualChip:
     def run_app(self) -> None:
         """The chip leaves the loader (runs the app in flash): it no longer answers the loader protocol."""
         self.state = "app"
+        self.loader = "app"
 
     def change_baud(self, new_baud: int, at: float) -> None:
         """After the reply has left at the old rate, the chip's UART switches to ``new_baud``."""

@@ -31,8 +31,8 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
     flash = NorFlash.load(options.flash_file, options.flash_size) if options.flash_file else None
     vc = VirtualChip(model, options, flash)
     image = registry.hook.esptk_select_stub(chip=spec, revision=None)
-    if image is not None:  # tell our own stub from other programs (timing model; contract B refines it)
-        vc.own_stubs.append((image.entry, image.text_start, image.text, image.protocol_version))
+    if image is not None:  # which protocol our stub speaks (timing model)
+        vc.our_protocol = image.protocol_version
     return vc
 
 

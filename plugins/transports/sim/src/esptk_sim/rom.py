@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from esptk.protocol import op
 
-from .memory import AccessError
 from .nor import FlashRangeError
 from .writes import Session, checksum, parse_data
 
@@ -83,23 +82,15 @@ class RomLoader:
 
     def do_read_reg(self, req: Request, at: float) -> None:
         (addr,) = struct.unpack("<I", req.payload)
-        try:
-            self.vc.last_value = self.vc.mem.read_word(addr)
-        except AccessError:
-            self.fail(op.READ_REG, at, BAD_PARAM)
-            return
+        self.vc.last_value = self.vc.mem.read_word(addr)  # the ROM checks no address (PROTOCOL.md 14)
         self.ok(op.READ_REG, at)
 
     def do_write_reg(self, req: Request, at: float) -> None:
         delay = 0.0
-        try:
-            for i in range(0, len(req.payload), 16):
-                addr, value, mask, delay_us = struct.unpack_from("<IIII", req.payload, i)
-                delay += delay_us / 1e6
-                self.vc.mem.write_word(addr, value, mask)
-        except AccessError:
-            self.fail(op.WRITE_REG, at, BAD_PARAM)
-            return
+        for i in range(0, len(req.payload), 16):  # several records: writes in order, delays add up
+            addr, value, mask, delay_us = struct.unpack_from("<IIII", req.payload, i)
+            delay += delay_us / 1e6
+            self.vc.mem.write_word(addr, value, mask)
         self.ok(op.WRITE_REG, self.vc.work(at, delay))
 
     def do_mem_begin(self, req: Request, at: float) -> None:
@@ -108,6 +99,7 @@ class RomLoader:
             self.fail(op.MEM_BEGIN, at, BAD_RAM_ADDR if not self.vc.mem.is_ram(addr, 1) else BAD_RAM_SIZE)
             return
         self.session = Session("mem", addr, size, blocks, block_size)
+        self.vc.mem_begin(addr)
         self.ok(op.MEM_BEGIN, at)
 
     def _data_block(self, req: Request, at: float, kind: str) -> tuple[Session, bytes] | None:
@@ -137,6 +129,7 @@ class RomLoader:
             self.fail(op.MEM_DATA, at, BAD_RAM_SIZE)
             return
         self.vc.mem.write_bytes(s.cursor, data)
+        self.vc.loaded(s.offset, data)
         s.cursor += len(data)
         self.ok(op.MEM_DATA, at)
 
@@ -148,7 +141,7 @@ class RomLoader:
             return
         end = self.ok(op.MEM_END, at)
         if no_entry == 0:
-            self.vc.start_stub(end, entry)
+            self.vc.start_program(entry, end)
 
     def do_flash_begin(self, req: Request, at: float, kind: str = "flash") -> None:
         erase_size, blocks, block_size, offset = struct.unpack("<IIII", req.payload)

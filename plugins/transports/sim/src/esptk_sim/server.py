@@ -2,6 +2,8 @@
 
 Neither link has modem lines: the chip sits in its ROM loader. Each new client (a TCP
 connection, or a program opening the pty) finds a freshly reset chip; the flash keeps its content.
+With ``reset_on_connect`` off, only the first client finds a reset chip: later ones find it running
+whatever the previous client left (a stub, a program, an application).
 """
 
 from __future__ import annotations
@@ -50,8 +52,16 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _connected(vc: VirtualChip, clock: Clock, reset: bool) -> None:
+    """A new client: a freshly reset chip, or the running one (what it sent meanwhile is gone)."""
+    if reset or vc.state == "off":
+        vc.reset("poweron", download=True, at=clock(), quiet=True)
+    else:
+        vc.poll(clock())
+
+
 def serve_tcp(vc: VirtualChip, sock: socket.socket, stop: threading.Event,
-              on_client: Callable[[str], None] = lambda _: None) -> None:
+              on_client: Callable[[str], None] = lambda _: None, reset_on_connect: bool = True) -> None:
     """Serve clients one after another until ``stop`` is set."""
     clock = Clock()
     while not stop.is_set():
@@ -63,8 +73,9 @@ def serve_tcp(vc: VirtualChip, sock: socket.socket, stop: threading.Event,
         with conn:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             vc.host_follows_baud = True  # a TCP client's baud rate cannot be seen: it follows CHANGE_BAUDRATE
-            vc.set_host_baud(vc.options.baud)
-            vc.reset("poweron", download=True, at=clock(), quiet=True)
+            if reset_on_connect or vc.state == "off":
+                vc.set_host_baud(vc.options.baud)  # a fresh chip: the client starts at the initial rate
+            _connected(vc, clock, reset_on_connect)
             _pump_socket(vc, conn, clock, stop)
 
 
@@ -112,8 +123,8 @@ def _pty_baud(master: int) -> int | None:
 
 
 def serve_pty(vc: VirtualChip, master: int, stop: threading.Event,
-              on_client: Callable[[str], None] = lambda _: None) -> None:
-    """Serve whoever opens the slave side; a new opener finds a freshly reset chip."""
+              on_client: Callable[[str], None] = lambda _: None, reset_on_connect: bool = True) -> None:
+    """Serve whoever opens the slave side; a new opener finds a freshly reset chip (or the running one)."""
     clock = Clock()
     poller = select.poll()
     poller.register(master, select.POLLIN)
@@ -128,7 +139,7 @@ def serve_pty(vc: VirtualChip, master: int, stop: threading.Event,
         if not present:
             present = True
             on_client("pty")
-            vc.reset("poweron", download=True, at=clock(), quiet=True)
+            _connected(vc, clock, reset_on_connect)
         baud = _pty_baud(master)
         if baud:
             vc.set_host_baud(baud)

@@ -1,4 +1,4 @@
-"""The flasher stub, as any program that MEM_END started (PROTOCOL.md section 7, v2 stub).
+"""The flasher stub, once MEM_END started a recognised one (PROTOCOL.md section 7, v2 stub).
 
 Replies carry 2 status bytes, the error code first; the value field is 0. When and how data blocks
 are acknowledged depends on which stub runs (``vc.model``, see :mod:`.timing`):
@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from esptk.protocol import caps, op
 
-from .memory import AccessError
 from .nor import SECTOR, FlashRangeError
 from .rom import MD5_RATE, SYNC_PAYLOAD, SYNC_REPLIES
 from .writes import Session, checksum, parse_data
@@ -41,8 +40,10 @@ LENGTHS: dict[int, tuple[int, ...]] = {
     op.SYNC: (36,), op.ERASE_FLASH: (0,), op.ERASE_REGION: (8,), op.CHANGE_BAUDRATE: (8,),
     op.READ_FLASH: (16,), op.SPI_FLASH_MD5: (16,), op.FLASH_BEGIN: (16, 20), op.FLASH_DEFL_BEGIN: (16, 20),
     op.SPI_SET_PARAMS: (24,), op.SPI_ATTACH: (4,), op.READ_REG: (4,), op.MEM_BEGIN: (16,), op.MEM_END: (8,),
-    op.FLASH_END: (4,), op.FLASH_DEFL_END: (4,), op.RUN_USER_CODE: (0,), op.GET_VERSION: (0,),
+    op.FLASH_END: (4,), op.FLASH_DEFL_END: (4,), op.RUN_USER_CODE: (0,), op.SECTOR_MD5: (8,), op.GET_VERSION: (0,),
 }
+#: SECTOR_MD5 (esptk stub protocol v2) covers at most this many 4 KiB sectors per command
+MAX_SECTORS = 1024
 #: replies that carry a sticky write error (contract A)
 STICKY_OPS = frozenset({op.FLASH_DATA, op.FLASH_DEFL_DATA, op.FLASH_END, op.FLASH_DEFL_END, op.SPI_FLASH_MD5})
 BASE_CAPS = caps.DEFLATE | caps.READ_FLASH | caps.ERASE | caps.MD5 | caps.BEGIN_20
@@ -111,23 +112,14 @@ class StubLoader:
 
     def do_read_reg(self, req: Request, at: float) -> None:
         (addr,) = struct.unpack("<I", req.payload)
-        try:
-            value = self.vc.mem.read_word(addr)
-        except AccessError:
-            self.reply(op.READ_REG, at, BAD_LEN)
-            return
-        self.reply(op.READ_REG, at, value=value)
+        self.reply(op.READ_REG, at, value=self.vc.mem.read_word(addr))  # no address check (PROTOCOL.md 14)
 
     def do_write_reg(self, req: Request, at: float) -> None:
         t = at
-        try:
-            for i in range(0, len(req.payload), 16):
-                addr, value, mask, delay_us = struct.unpack_from("<IIII", req.payload, i)
-                t = self.vc.work(t, delay_us / 1e6)  # the stub waits before writing
-                self.vc.mem.write_word(addr, value, mask)
-        except AccessError:
-            self.reply(op.WRITE_REG, t, BAD_LEN)
-            return
+        for i in range(0, len(req.payload), 16):
+            addr, value, mask, delay_us = struct.unpack_from("<IIII", req.payload, i)
+            t = self.vc.work(t, delay_us / 1e6)  # the stub waits before writing
+            self.vc.mem.write_word(addr, value, mask)
         self.reply(op.WRITE_REG, t)
 
     def do_mem_begin(self, req: Request, at: float) -> None:
@@ -136,6 +128,7 @@ class StubLoader:
             self.reply(op.MEM_BEGIN, at, BAD_LEN)
             return
         self.session = Session("mem", addr, size, blocks, block_size)
+        self.vc.mem_begin(addr)
         self.reply(op.MEM_BEGIN, at)
 
     def _block(self, req: Request, at: float, kind: str) -> tuple[Session, bytes] | None:
@@ -163,6 +156,7 @@ class StubLoader:
             self.reply(op.MEM_DATA, at, TOO_MUCH)
             return
         self.vc.mem.write_bytes(s.cursor, data)
+        self.vc.loaded(s.offset, data)
         s.cursor += len(data)
         s.remaining -= len(data)
         self.reply(op.MEM_DATA, at)
@@ -175,7 +169,7 @@ class StubLoader:
             return
         end = self.reply(op.MEM_END, at)
         if no_entry == 0 and entry:
-            self.vc.start_stub(end, entry)
+            self.vc.start_program(entry, end)
 
     # --- flash writes ---------------------------------------------------------------------------
     def do_flash_begin(self, req: Request, at: float, kind: str = "flash") -> None:
@@ -211,25 +205,28 @@ class StubLoader:
 
     def _write(self, s: Session, data: bytes, kind: str) -> tuple[float, int]:
         """Inflate (defl), erase ahead and program one block: (seconds it takes, error code or 0)."""
-        cost, code = 0.0, 0
+        inflating, code = 0.0, 0
         if kind == "defl":
             assert s.inflater is not None
             try:
                 data = s.inflater.decompress(data)
             except zlib.error:
-                return cost, INFLATE_ERR
-            cost += len(data) / self.vc.inflate_rate()
+                return 0.0, INFLATE_ERR
+            inflating = len(data) / self.vc.inflate_rate()
             if len(data) > s.remaining:
                 code = TOO_MUCH
         data = data[: s.remaining]
+        erasing = programming = 0.0
         try:
-            cost += s.erase_ahead(self.vc.flash, s.cursor + len(data))
-            cost += self.vc.flash.program(s.cursor, data)
+            erasing = s.erase_ahead(self.vc.flash, s.cursor + len(data))
+            programming = self.vc.flash.program(s.cursor, data)
         except FlashRangeError:
             code = SPI_FAIL
         s.cursor += len(data)
         s.remaining -= len(data)
-        return cost, code
+        if self.vc.model.inflate_overlaps_program:  # a page programs while the next bytes inflate
+            return erasing + max(inflating, programming), code
+        return erasing + inflating + programming, code
 
     def do_flash_defl_data(self, req: Request, at: float) -> None:
         self.do_flash_data(req, at, "defl")
@@ -272,6 +269,23 @@ class StubLoader:
             self.reply(op.SPI_FLASH_MD5, at, MD5_READ_FAIL)
             return
         self.reply(op.SPI_FLASH_MD5, self.vc.work(at, size / MD5_RATE), data=digest)
+
+    def do_sector_md5(self, req: Request, at: float) -> None:
+        """esptk's stub only: the MD5 of each of ``count`` sectors from ``offset``, 16 bytes each."""
+        if self.vc.loader != "esptk-stub":  # esptool's stubs do not know the opcode
+            self.reply(op.SECTOR_MD5, at, INVALID_CMD)
+            return
+        offset, count = struct.unpack("<II", req.payload)
+        if offset % SECTOR or not 0 < count <= MAX_SECTORS:
+            self.reply(op.SECTOR_MD5, at, BAD_LEN)
+            return
+        try:
+            flash = self.vc.flash.read(offset, count * SECTOR)
+        except FlashRangeError:
+            self.reply(op.SECTOR_MD5, at, MD5_READ_FAIL)
+            return
+        digests = b"".join(hashlib.md5(flash[i:i + SECTOR]).digest() for i in range(0, len(flash), SECTOR))
+        self.reply(op.SECTOR_MD5, self.vc.work(at, len(flash) / MD5_RATE), data=digests)
 
     def do_erase_flash(self, req: Request, at: float) -> None:
         self.reply(op.ERASE_FLASH, self.vc.work(at, self.vc.flash.erase_all()))

@@ -37,13 +37,15 @@ Sources of the constants
   so esptool's request for 64 keeps one 4 KiB packet outstanding; the v2 stub always keeps one) — the
   issue text says esptool's stub honours many packets in flight; the fact sheet, which was checked
   against both stubs' sources, says one, and the model follows the fact sheet. Our stub: what
-  ``stubs/src/stub.c`` does (protocol 1: replies after the work, one read packet in flight) or what
-  it advertises in GET_VERSION (protocol 2, contract A).
+  ``stubs/src/stub.c`` did at protocol 1 (replies after the work, one read packet in flight), and
+  what protocol 2 advertises in GET_VERSION (contract A; stubs/src/proto.h: one block in flight,
+  8 read packets) and does per stubs/README.md (a page program runs while the next bytes inflate;
+  erase ahead while no frame waits).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: seconds per 256-byte page program, calibrated to esptool issue #919 (see the module text)
 CALIBRATED_PAGE_PROGRAM = 0.00172
@@ -52,10 +54,11 @@ OUR_INFLATE_RATE = 450_000.0
 THEIR_INFLATE_RATE = 4_000_000.0
 #: the stub greets about this long after the MEM_END reply (PROTOCOL.md §14)
 STUB_START = 0.054
-#: what our stub's protocol-2 model advertises (contract A): data blocks and read packets in flight.
-#: Keep equal to what stubs/src (protocol 2) puts into its GET_VERSION reply.
-V2_MAX_IN_FLIGHT = 2
-V2_READ_WINDOW = 4
+#: what our stub's protocol-2 model advertises (contract A): data blocks and read packets in flight,
+#: as stubs/src/proto.h (MAX_IN_FLIGHT, READ_WINDOW) puts them into its GET_VERSION reply; the sim
+#: option ``stub_in_flight`` models a stub with more receive buffers.
+V2_MAX_IN_FLIGHT = 1
+V2_READ_WINDOW = 8
 
 MODES = {"0": (False, False), "off": (False, False), "no": (False, False), "false": (False, False),
          "1": (True, True), "on": (True, True), "yes": (True, True), "true": (True, True), "": (True, True),
@@ -99,19 +102,24 @@ class LoaderModel:
     inflate_rate: float
     #: GET_VERSION reply: None (the loader does not know the command), 1 (16 bytes) or 2 (24 bytes)
     version: int | None
+    #: a page program runs while the CPU inflates the next bytes (stubs/README.md, protocol 2)
+    inflate_overlaps_program: bool = False
 
 
 ROM = LoaderModel("rom", False, False, False, 1, 1, THEIR_INFLATE_RATE, None)
 ESPTOOL_STUB = LoaderModel("esptool-stub", True, True, False, 1, 1, THEIR_INFLATE_RATE, None)
 ESPTK_STUB_V1 = LoaderModel("esptk-stub", False, False, False, 1, 1, OUR_INFLATE_RATE, 1)
 ESPTK_STUB_V2 = LoaderModel("esptk-stub", True, True, True, V2_READ_WINDOW, V2_MAX_IN_FLIGHT,
-                            OUR_INFLATE_RATE, 2)
+                            OUR_INFLATE_RATE, 2, inflate_overlaps_program=True)
 
 
-def model_for(loader: str, protocol: int = 1) -> LoaderModel:
-    """The behaviour of the loader named ``loader`` (contract B names); ``protocol``: our stub's version."""
+def model_for(loader: str, protocol: int = 1, in_flight: int | None = None) -> LoaderModel:
+    """The behaviour of the loader named ``loader`` (contract B names); ``protocol``: our stub's
+    version; ``in_flight``: data blocks a protocol-2 stub lets the host keep in flight (None: as built)."""
     if loader == "esptk-stub":
-        return ESPTK_STUB_V2 if protocol >= 2 else ESPTK_STUB_V1
+        if protocol < 2:
+            return ESPTK_STUB_V1
+        return replace(ESPTK_STUB_V2, max_in_flight=in_flight) if in_flight else ESPTK_STUB_V2
     if loader == "rom":
         return ROM
     return ESPTOOL_STUB
