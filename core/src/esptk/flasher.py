@@ -259,8 +259,9 @@ def _send_plain(s: Session, addr: int, data: bytes, encrypt: bool = False) -> No
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
     ld.command(op.FLASH_BEGIN, _begin((erase, blocks, bs, addr), encrypt), timeout=timeout)
-    window = stream.window_of(s).blocks
-    if window > 1:  # a streaming stub: blocks in flight, errors on later replies
+    w = stream.window_of(s)
+    if w.streaming:  # our streaming stub: blocks in flight, errors on later replies
+        window = w.blocks
         padded = data + b"\xff" * (-len(data) % bs)
         chunks = [padded[i : i + bs] for i in range(0, len(padded), bs)]
         ends = [min((i + 1) * bs, len(data)) for i in range(blocks)]
@@ -284,9 +285,9 @@ def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes, encrypt:
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
     ld.command(op.FLASH_DEFL_BEGIN, _begin((fp.defl_begin_size(len(data)), blocks, bs, addr), encrypt),
                timeout=timeout)
-    window = stream.window_of(s).blocks
-    if window > 1:  # a streaming stub: blocks in flight, errors on later replies
-        _stream_compressed(s, addr, packed, window)
+    w = stream.window_of(s)
+    if w.streaming:  # our streaming stub: blocks in flight, errors on later replies
+        _stream_compressed(s, addr, packed, w.blocks)
         return
     inflater = zlib.decompressobj()
     done = 0

@@ -21,20 +21,24 @@ from .session import Session
 
 @dataclass(frozen=True)
 class Window:
-    """What the running loader allows: blocks in flight (1 = stop-and-wait) and READ_FLASH packets."""
+    """What the running loader allows: blocks in flight (1 = stop-and-wait) and READ_FLASH packets;
+    ``streaming``: it acknowledges on receipt and reports write errors on later replies."""
 
     blocks: int = 1
     read_packets: int = 1
+    streaming: bool = False
 
 
 def window_of(s: Session) -> Window:
-    """The running loader's window: only our stub (protocol 2) streams; every other loader is stop-and-wait."""
+    """The running loader's window: only our stub (protocol 2) streams; every other loader is stop-and-wait
+    (esptool's stubs also acknowledge early, but their errors are handled block by block as before)."""
     v = s.stub_version
     if v is None or not s.stub:
         return Window()
-    blocks = v.max_in_flight if v.capabilities & caps.STREAMING else 1
+    streaming = bool(v.capabilities & caps.STREAMING)
+    blocks = v.max_in_flight if streaming else 1
     packets = v.read_window if v.capabilities & caps.READ_WINDOW else 1
-    return Window(max(1, blocks), max(1, packets))
+    return Window(max(1, blocks), max(1, packets), streaming)
 
 
 def send_blocks(s: Session, opcode: int, blocks: Sequence[bytes], ends: Sequence[int], addr: int,
