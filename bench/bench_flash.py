@@ -4,9 +4,9 @@
 Both tools talk to the same virtual chip (``esptk sim serve --tcp ... --option timing=flash``: it
 charges NOR erase/program, inflate and MD5 time and models how each loader overlaps them, see
 ``esptk_sim.timing``) through ``bench/linkclock.py`` (a TCP proxy clocking baud/10 bytes per second
-each way with a fixed latency and following CHANGE_BAUDRATE). Runs are interleaved pairs (esptool,
-esptk, and with ``--v2`` esptk against a second chip that models our stub as protocol 2 — a
-projection of the streaming stub per contract A, not a measurement of its code).
+each way with a fixed latency and following CHANGE_BAUDRATE). Runs are interleaved (esptool, esptk,
+and optionally esptk against a chip modelling our stub as protocol 1 (``--v1``) or as a protocol-2
+stub with more blocks in flight (``--in-flight N``) — models, not measurements of stub code).
 
 Cases (issue 10): ``app`` P1 app set (ESP32: bootloader 0x1000 + partition table 0x8000 + 600 KB app
 0x10000; ESP8266: 600 KB app at 0), ``mib`` P1 1 MiB at 0x10000, ``read`` P3 read-flash of 4 MiB,
@@ -17,7 +17,7 @@ Every figure is printed: whole-process seconds (median, min–max), the write ph
 it, and the wire limit (compressed bytes × 10 / baud; reads: bytes × 10 / baud). Nothing passes or fails.
 
     python bench/bench_flash.py [--pairs 5] [--latency-ms 1,4] [--chips esp32,esp8266]
-                                [--cases app,mib,read,reflash] [--v2]
+                                [--cases app,mib,read,reflash] [--v1] [--in-flight N]
 """
 
 from __future__ import annotations
@@ -118,7 +118,10 @@ def commands(tool: str, chip: str, url: str, baud: int, case: str, regions: list
                 "--after", "no-reset"]
         return head + (["read-flash", "0", "0x400000", str(out)] if case == "read" else ["write-flash", *files])
     head = [PY, "-m", "esptk", "--chip", chip, "--port", url, "--baud", str(baud), "--after", "no_reset"]
-    return head + (["read-flash", "0", "0x400000", str(out)] if case == "read" else ["write-flash", *files])
+    if case == "read":
+        return head + ["read-flash", "0", "0x400000", str(out)]
+    # P1 measures writing: every sector, as esptool does; P2 (reflash) uses esptk's default, which skips
+    return head + ["write-flash", *(["--no-skip"] if case != "reflash" else []), *files]
 
 
 def describe(runs: list[float]) -> str:
@@ -138,12 +141,12 @@ def bench_case(chip: str, case: str, latency: float, args: argparse.Namespace, t
     else:
         limit, size = wire_seconds(regions, args.baud)
     tools = {"esptool": Runs(), "esptk": Runs()}
-    endpoints = {"esptool": Endpoint(chip, tmp / f"{chip}.flash", latency, []),
-                 "esptk": Endpoint(chip, tmp / f"{chip}.flash2", latency, [])}
-    if args.v2:
-        tools["esptk v2 model"] = Runs()
-        endpoints["esptk v2 model"] = Endpoint(chip, tmp / f"{chip}.flash3", latency,
-                                               ["--option", "stub_protocol=2"])
+    tag = f"{chip}-{case}-{latency:g}"  # each case starts from an erased flash
+    endpoints = {"esptool": Endpoint(chip, tmp / f"{tag}.flash", latency, []),
+                 "esptk": Endpoint(chip, tmp / f"{tag}.flash2", latency, [])}
+    for name, extra in args.models:
+        tools[name] = Runs()
+        endpoints[name] = Endpoint(chip, tmp / f"{tag}.{len(endpoints)}", latency, extra)
     try:
         for i in range(args.pairs):
             for name, runs in tools.items():
@@ -177,8 +180,13 @@ def main() -> None:
     ap.add_argument("--latency-ms", default="1,4")
     ap.add_argument("--chips", default="esp32,esp8266")
     ap.add_argument("--cases", default="app,mib,read,reflash")
-    ap.add_argument("--v2", action="store_true", help="also run esptk against a chip modelling our stub as protocol 2")
+    ap.add_argument("--v1", action="store_true", help="also run esptk against a chip modelling our stub as protocol 1")
+    ap.add_argument("--in-flight", type=int, default=0,
+                    help="also run esptk against a protocol-2 stub model with this many blocks in flight")
     args = ap.parse_args()
+    args.models = ([("esptk v1 model", ["--option", "stub_protocol=1"])] if args.v1 else []) + (
+        [(f"esptk {args.in_flight} in flight", ["--option", "stub_protocol=2", "--option",
+                                                 f"stub_in_flight={args.in_flight}"])] if args.in_flight else [])
     print("figures: whole process = wall time of each command (start-up, connect, stub, write, verify);")
     print("phase = the time each tool prints for its writes/reads; wire limit = bytes on the line × 10 / baud")
     with tempfile.TemporaryDirectory() as tmp:
