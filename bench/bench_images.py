@@ -74,7 +74,7 @@ def main() -> int:
     chip = reg.chip("esp32")
 
     def lib_elf2image() -> None:
-        files = reg.hook.esptk_build_image(chip=chip, elf=ElfFile.load(str(elf)), settings=ImageSettings())
+        files = reg.chip_hook(chip).esptk_build_image(chip=chip, elf=ElfFile.load(str(elf)), settings=ImageSettings())
         write_files([(str(work / "lib.bin"), files[0].data)])
 
     def lib_merge() -> None:

@@ -75,18 +75,18 @@ def test_hook_esptk_reset_sequences_can_be_extended(registry: Registry) -> None:
 
 def test_hook_esptk_flash_protocol(registry: Registry) -> None:
     e8, e32 = registry.chips["esp8266"], registry.chips["esp32"]
-    rom8 = registry.hook.esptk_flash_protocol(chip=e8, stub=False)
+    rom8 = registry.chip_hook(e8).esptk_flash_protocol(chip=e8, stub=False)
     assert (rom8.compression, rom8.md5, rom8.read, rom8.write_block_size) == (False, False, None, 0x400)
     # the ESP8266 ROM erase-size workaround, PROTOCOL.md 2.5 examples
     for (off, size), want in {(0, 0): 0, (0, 0x1000): 0x1000, (0, 0x2000): 0x1000, (0, 0x10000): 0x8000,
                               (0, 0x20000): 0x10000, (0x1000, 0x3000): 0x2000,
                               (0x10000, 0x40000): 0x30000}.items():
         assert rom8.erase_size(off, size) == want
-    rom32 = registry.hook.esptk_flash_protocol(chip=e32, stub=False)
+    rom32 = registry.chip_hook(e32).esptk_flash_protocol(chip=e32, stub=False)
     assert (rom32.compression, rom32.md5, rom32.md5_hex, rom32.read, rom32.status_bytes) == (
         True, True, True, "slow", 4)
     assert rom32.defl_begin_size(1500) == 2048 and rom32.erase_size(0x1000, 1500) == 1500
-    stub = registry.hook.esptk_flash_protocol(chip=e32, stub=True)
+    stub = registry.chip_hook(e32).esptk_flash_protocol(chip=e32, stub=True)
     assert (stub.write_block_size, stub.md5_hex, stub.read, stub.erase) == (0x4000, False, "stub", True)
 
 
@@ -143,3 +143,44 @@ def test_allow_and_block_lists_from_the_environment() -> None:
     got = _plugins({"ESPTK_PLUGINS": "esp32,sim"})
     assert {n for n, p in got.items() if p["status"] == "ok"} == {"esp32", "sim"}
     assert got["serial"]["status"] == "disabled"
+
+
+def test_chip_bound_hooks_reach_only_the_owner_and_extensions() -> None:
+    """A plugin that registers chip A is never asked about chip B; an extension is asked about both."""
+    from esptk.chip import ChipSpec
+
+    calls: list[tuple[str, str]] = []
+
+    def chip_plugin(label: str) -> types.ModuleType:
+        class Spec(ChipSpec):
+            name = label
+            description = label.upper()
+            magic_values = (hash(label) & 0xFFFF,)
+
+        mod = types.ModuleType(f"plugin_{label}")
+
+        @hookimpl
+        def esptk_register_chips() -> list[ChipSpec]:
+            return [Spec()]
+
+        @hookimpl
+        def esptk_read_image(chip: ChipSpec, data: bytes) -> None:  # answers nothing, only records
+            calls.append((label, chip.name))
+
+        mod.esptk_register_chips = esptk_register_chips  # type: ignore[attr-defined]
+        mod.esptk_read_image = esptk_read_image  # type: ignore[attr-defined]
+        return mod
+
+    ext = types.ModuleType("extension")
+
+    @hookimpl
+    def esptk_read_image(chip: ChipSpec, data: bytes) -> None:
+        calls.append(("extension", chip.name))
+
+    ext.esptk_read_image = esptk_read_image  # type: ignore[attr-defined]
+    reg = make_plugin_manager(entrypoints=False, extra=[chip_plugin("chipa"), chip_plugin("chipb"), ext])
+    for name in ("chipa", "chipb"):
+        chip = reg.chip(name)
+        reg.chip_hook(chip).esptk_read_image(chip=chip, data=b"")
+    assert sorted(calls) == [("chipa", "chipa"), ("chipb", "chipb"), ("extension", "chipa"),
+                             ("extension", "chipb")]

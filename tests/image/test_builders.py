@@ -41,9 +41,9 @@ def test_esp32_image_reads_back(flash: list, ram: list, digest: bool, secure_pad
     segs += [Segment(addr, data) for addr, data in ram]
     chip = REG.chip("esp32")
     elf = ElfFile.from_segments(segs, entry=0x40080000)
-    image = REG.hook.esptk_build_image(chip=chip, elf=elf, settings=ImageSettings(
+    image = REG.chip_hook(chip).esptk_build_image(chip=chip, elf=elf, settings=ImageSettings(
         append_digest=digest, secure_pad=secure_pad if digest else 0))[0].data
-    info = REG.hook.esptk_read_image(chip=chip, data=image)
+    info = REG.chip_hook(chip).esptk_read_image(chip=chip, data=image)
     assert info.checksum_valid
     assert info.digest_valid is (True if digest else None)
     assert len(image) == info.data_length + (32 if digest else 0)
@@ -65,18 +65,18 @@ def test_esp32_image_reads_back(flash: list, ram: list, digest: bool, secure_pad
 def test_esp8266_v2_crc_and_checksum() -> None:
     chip = REG.chip("esp8266")
     segs = [Segment(0x40100000, b"\x01" * 12), Segment(0x40210000, b"\x02" * 20)]
-    image = REG.hook.esptk_build_image(chip=chip, elf=ElfFile.from_segments(segs, 0x40100004),
+    image = REG.chip_hook(chip).esptk_build_image(chip=chip, elf=ElfFile.from_segments(segs, 0x40100004),
                                        settings=ImageSettings(version=2))[0]
     assert image.suffix == "-0x10000.bin" and image.data[0] == 0xEA
-    info = REG.hook.esptk_read_image(chip=chip, data=image.data)
+    info = REG.chip_hook(chip).esptk_read_image(chip=chip, data=image.data)
     assert info.version == 2 and info.checksum_valid and info.extras["crc32"]["valid"]
     assert [s.length for s in info.segments] == [32, 12]  # irom padded to 16 bytes
 
 
 def test_image_info_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     chip = REG.chip("esp32")
-    image = REG.hook.esptk_build_image(chip=chip, elf=ElfFile.from_segments([Segment(0x3FFB0000, b"x" * 8)], 0),
-                                       settings=ImageSettings(flash_size="4MB"))[0].data
+    elf = ElfFile.from_segments([Segment(0x3FFB0000, b"x" * 8)], 0)
+    image = REG.chip_hook(chip).esptk_build_image(chip=chip, elf=elf, settings=ImageSettings(flash_size="4MB"))[0].data
     path = tmp_path / "a.bin"
     path.write_bytes(image[:-1] + bytes([image[-1] ^ 0xFF]))  # corrupt the digest
     assert main(["image-info", "--json", str(path)]) == 0

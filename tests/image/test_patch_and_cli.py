@@ -28,7 +28,7 @@ def reg():  # type: ignore[no-untyped-def]
 def _build(reg, chip_name: str, segs: list[Segment], **settings):  # type: ignore[no-untyped-def]
     chip = reg.chip(chip_name)
     elf = ElfFile.from_segments(segs, entry=0x40080004, name="t")
-    return chip, reg.hook.esptk_build_image(chip=chip, elf=elf, settings=ImageSettings(**settings))
+    return chip, reg.chip_hook(chip).esptk_build_image(chip=chip, elf=elf, settings=ImageSettings(**settings))
 
 
 def test_esp32_image_round_trip(reg) -> None:  # type: ignore[no-untyped-def]
@@ -37,7 +37,7 @@ def test_esp32_image_round_trip(reg) -> None:  # type: ignore[no-untyped-def]
     chip, files = _build(reg, "esp32", segs, flash_mode="dio", flash_size="4MB", flash_freq="80m")
     data = files[0].data
     assert len(data) % 16 == 0 and data[2] == 2 and data[3] == 0x2F
-    info = reg.hook.esptk_read_image(chip=chip, data=data)
+    info = reg.chip_hook(chip).esptk_read_image(chip=chip, data=data)
     assert info.checksum_valid and info.digest_valid
     flash = [s for s in info.segments if s.addr == 0x400D0020][0]
     assert (flash.file_offset + 8) % 0x10000 == 0x20  # data sits at its MMU page offset
@@ -51,7 +51,7 @@ def test_esp32_patch_recomputes_digest_and_keeps_the_tail(reg) -> None:  # type:
     patched, warnings = patch_flash_params(reg, chip, image + tail, 0x1000, "dout", "26m", "16MB")
     assert not warnings
     assert patched[2] == 3 and patched[3] == 0x41
-    info = reg.hook.esptk_read_image(chip=chip, data=patched)
+    info = reg.chip_hook(chip).esptk_read_image(chip=chip, data=patched)
     assert info.digest_valid and info.checksum_valid
     assert patched[info.data_length:info.data_length + 32] == hashlib.sha256(patched[:info.data_length]).digest()
     assert patched.endswith(tail) and len(patched) == len(image) + len(tail)
@@ -87,7 +87,7 @@ def test_esp8266_v1_splits_irom_into_its_own_file(reg) -> None:  # type: ignore[
     chip, files = _build(reg, "esp8266", [Segment(0x40100000, b"\x01" * 8), Segment(0x40210000, b"\x02" * 12)])
     assert [(f.suffix, f.flash_offset) for f in files] == [("0x00000.bin", 0), ("0x10000.bin", 0x10000)]
     assert files[1].data == b"\x02" * 12
-    info = reg.hook.esptk_read_image(chip=chip, data=files[0].data)
+    info = reg.chip_hook(chip).esptk_read_image(chip=chip, data=files[0].data)
     assert [s.addr for s in info.segments] == [0x40100000] and info.checksum_valid
 
 

@@ -87,7 +87,7 @@ def test_job_file_refuses_a_board_that_differs(boards: list[Server], job_files: 
 
 def test_rerun_resumes_an_interrupted_board(tmp_path: Path, job_files: dict[str, bytes]) -> None:
     flash = tmp_path / "flash.bin"
-    first = start_server("esp32", "tcp", flash, "--reset-at", "80000")
+    first = start_server("esp32", "tcp", flash, "--hang-at", "80000")
     try:
         r = run_esptk("--before", "no_reset", "flash-many", "--port", first.endpoint, "--retries", "0",
                       "0x10000", str(tmp_path / "app.bin"))

@@ -102,7 +102,7 @@ def test_interrupted_write_resumes(cli: Callable[..., Result], tmp_path: Path, s
     data = os.urandom(256 * 1024)  # incompressible: bytes on the wire are bytes of flash
     img.write_bytes(data)
     extra = () if stub else ("--no-stub",)
-    r = cli("--port", f"sim://esp32?flash_file={flash}&reset_at=150000", *extra, "write-flash", "0x20000", str(img))
+    r = cli("--port", f"sim://esp32?flash_file={flash}&hang_at=150000", *extra, "write-flash", "0x20000", str(img))
     assert r.code == 1
     assert flash.read_bytes()[0x20000:0x20000 + len(data)] != data
     r = cli("--port", f"sim://esp32?flash_file={flash}", *extra, "--json", "write-flash", "0x20000", str(img))

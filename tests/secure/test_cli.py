@@ -11,11 +11,11 @@ from esptk.errors import SecurityError
 
 
 def test_hook_esptk_security(registry) -> None:  # type: ignore[no-untyped-def]
-    esp32 = registry.hook.esptk_security(chip=registry.chip("esp32"))
+    esp32 = registry.chip_hook(registry.chip("esp32")).esptk_security(chip=registry.chip("esp32"))
     assert esp32 is not None and tuple(esp32.secure_boot_versions) == (1, 2)
     assert tuple(esp32.secure_boot_for_revision(300)) == (1, 2)
     assert tuple(esp32.secure_boot_for_revision(100)) == (1,)
-    assert registry.hook.esptk_security(chip=registry.chip("esp8266")) is None
+    assert registry.chip_hook(registry.chip("esp8266")).esptk_security(chip=registry.chip("esp8266")) is None
     with pytest.raises(SecurityError, match="versions 1 and 2"):
         esp32.sign(3, b"data", [])
 

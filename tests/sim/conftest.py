@@ -110,7 +110,7 @@ def own_stub(chip: str) -> StubImage:
     from esptk.plugins import make_plugin_manager
 
     reg = make_plugin_manager()
-    image = reg.hook.esptk_select_stub(chip=reg.chip(chip), revision=None)
+    image = reg.chip_hook(reg.chip(chip)).esptk_select_stub(chip=reg.chip(chip), revision=None)
     assert isinstance(image, StubImage)
     return image
 

@@ -18,7 +18,9 @@ class OtherChip(ChipSpec):
 
 
 def test_hook_esptk_sim_chip(registry: Any) -> None:
-    hook = registry.hook.esptk_sim_chip
+    def hook(chip: ChipSpec, options: dict[str, str]) -> Any:
+        return registry.chip_hook(chip).esptk_sim_chip(chip=chip, options=options)
+
     models = {name: hook(chip=registry.chip(name), options={}) for name in ("esp8266", "esp32")}
     assert all(isinstance(m, SimChip) for m in models.values())
     assert models["esp8266"].rom_status_bytes == 2 and models["esp32"].rom_status_bytes == 4

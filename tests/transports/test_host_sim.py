@@ -224,7 +224,8 @@ def test_a_stub_that_does_not_greet_falls_back_to_the_rom() -> None:
     from esptk.session import connect
     from esptk.stub import StubImage
 
-    real = make_plugin_manager().hook.esptk_select_stub(chip=make_plugin_manager().chips["esp32"], revision=None)
+    reg0 = make_plugin_manager()
+    real = reg0.chip_hook(reg0.chips["esp32"]).esptk_select_stub(chip=reg0.chips["esp32"], revision=None)
     mod = types.ModuleType("silent_stub")
 
     @hookimpl(tryfirst=True)
@@ -260,7 +261,7 @@ def test_write_flash_patches_the_bootloader_header_and_its_digest(tmp_path: Path
     assert written[2] == 3 and written[3] == 0x2F  # dout; 4MB (detected) and 80m
     assert written[-32:] != original[-32:]  # the digest changed with the header
     reg = make_plugin_manager()
-    info = reg.hook.esptk_read_image(chip=reg.chips["esp32"], data=written)
+    info = reg.chip_hook(reg.chips["esp32"]).esptk_read_image(chip=reg.chips["esp32"], data=written)
     assert info.checksum_valid and info.digest_valid  # the appended SHA-256 was recomputed
     r = run_esptk("--port", url("esp32", flash_file=str(flash)), "verify-flash", "--flash-mode", "dout",
                   "--flash-size", "4MB", "--flash-freq", "80m", "0x1000", str(BOOTLOADER))

@@ -89,6 +89,9 @@ class ChipSpec:
     max_flash_size: ClassVar[int] = 16 * 1024 * 1024
     #: UF2 family id for ``merge-bin --format uf2`` (None: the chip has none)
     uf2_family_id: ClassVar[int | None] = None
+    #: ``--override-vddsdio``: register and the word written for each of "1.8V", "1.9V", "OFF"
+    #: (None: the chip has no such regulator override)
+    vddsdio_override: ClassVar[tuple[int, dict[str, int]] | None] = None
 
     # --- identity -------------------------------------------------------------------------
     def matches_magic(self, value: int) -> bool:

@@ -81,6 +81,12 @@ class UnsupportedCommand(CommandFailed):
     """The loader does not implement the command (e.g. compression on the ESP8266 ROM)."""
 
 
+class LoaderChanged(CommandFailed):
+    """Another loader answers than the one we talk to (the chip reset into its ROM, or a stub runs)."""
+
+    default_hint = "the chip reset during the operation: check its power supply, then retry"
+
+
 class ChipError(EsptkError):
     """The chip is not the one expected, or no plugin can drive it."""
 

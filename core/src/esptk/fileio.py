@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 
 from .errors import UsageError
@@ -10,8 +11,9 @@ from .errors import UsageError
 
 def read_file(path: str, what: str = "file") -> bytes:
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return read_regular(path)
+    except NotRegularFile:
+        raise UsageError(f"{what} {path} is not a regular file", hint="name a file, not a FIFO or device") from None
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist", hint="check the file name") from None
     except IsADirectoryError:
@@ -30,6 +32,7 @@ def write_atomic(path: str, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, output_mode(path))
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -39,11 +42,43 @@ def write_atomic(path: str, data: bytes) -> None:
         raise
 
 
+def output_mode(path: str) -> int:
+    """The mode the new file gets: that of the file it replaces, else 0666 less the umask (as
+    open() would give it; mkstemp's 0600 is only for the temporary name)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def parse_int(text: str, what: str = "number") -> int:
     try:
         value = int(text.strip().replace("_", ""), 0)
     except ValueError:
         raise UsageError(f"{what} {text!r} is not a number", hint="use decimal or 0x-prefixed hex") from None
     if value < 0:
-        raise UsageError(f"{what} {text!r} is negative")
+        raise UsageError(f"{what} {text!r} is negative", hint="numbers here start at 0")
     return value
+
+
+class NotRegularFile(OSError):
+    """A FIFO, device or socket: reading it could block forever or never end."""
+
+
+def read_regular(path: str) -> bytes:
+    """The bytes of the regular file ``path``; :class:`NotRegularFile` for anything else (opened
+    without blocking, so a FIFO nobody writes to is refused instead of hanging)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", path)
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(0, "not a regular file", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
+        return f.read()

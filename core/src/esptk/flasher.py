@@ -18,13 +18,15 @@ from . import packing, stream
 from .errors import (
     CommandFailed,
     CommandTimeout,
+    EsptkError,
     FlashError,
+    LoaderChanged,
     ProtocolError,
     UnsupportedCommand,
     UsageError,
     VerifyError,
 )
-from .flashproto import SECTOR
+from .flashproto import SECTOR, FlashProtocol
 from .protocol import op
 from .protocol import timeouts as T
 from .regbatch import BatchedRegisters
@@ -91,6 +93,7 @@ def detect_flash_size(s: Session) -> tuple[int, int]:
     else:
         jedec = read_jedec_id(s.loader, s.chip.spi)
     size = size_from_id(jedec)
+    s.detected_size = size
     if size is None:
         s.progress.warn(f"unknown flash id 0x{jedec:06x}: assuming {size_name(DEFAULT_SIZE)}")
         size = DEFAULT_SIZE
@@ -110,6 +113,19 @@ def prepare(s: Session, flash_size: int | None = None) -> int:
         s.loader.command(op.SPI_SET_PARAMS, struct.pack("<IIIIII", 0, flash_size, 0x10000, SECTOR, 0x100, 0xFFFF))
         s.params_size = flash_size
     return flash_size
+
+
+def warn_if_beyond_chip(s: Session, flash_size: int) -> None:
+    """Warn when a size the user gave is larger than the flash the chip's JEDEC id names."""
+    if s.detected_size is None:
+        try:
+            detect_flash_size(s)
+        except ProtocolError:  # the id cannot be read (no SPI registers on this loader): no check
+            return
+    detected = s.detected_size
+    if detected is not None and flash_size > detected:
+        s.progress.warn(f"--flash-size {size_name(flash_size)} is larger than the detected "
+                        f"{size_name(detected)} flash: writes past {size_name(detected)} will fail")
 
 
 def check_regions(regions: Sequence[Region], flash_size: int) -> None:
@@ -156,16 +172,52 @@ def patch_regions(s: Session, regions: Sequence[Region], mode: str = "keep", fre
 
 # --- writing ---------------------------------------------------------------------------------------
 def write_flash(s: Session, regions: Sequence[Region], compress: bool | None = None,
-                erase_all: bool = False, flash_size: int | None = None, skip: bool = True) -> list[RegionResult]:
+                erase_all: bool = False, flash_size: int | None = None, skip: bool = True,
+                force: bool = False) -> list[RegionResult]:
     """Write and verify each region; with ``skip``, sectors that already hold the bytes are not
-    written again (found by the chip's MD5; see :mod:`esptk.sectors`)."""
+    written again (found by the chip's MD5; see :mod:`esptk.sectors`). A region that does not
+    start a sector is refused where that sector holds other data, unless ``force``."""
     size = prepare(s, flash_size)
     check_regions(regions, size)
     if erase_all:
         erase_flash(s)
+    else:
+        for r in regions:
+            check_unaligned(s, r, force)
     if compress is not False and s.flash.compression:  # the next region compresses while one is sent
         packing.prefetch([r.data for r in regions if not r.encrypt])
     return [write_region(s, r, compress, skip=skip and not erase_all) for r in regions]
+
+
+def check_unaligned(s: Session, r: Region, force: bool) -> None:
+    """A region that does not start a sector erases that sector's bytes before it (and after it,
+    if it ends in that sector): say so, and refuse unless ``force`` when they hold data."""
+    head = r.address % SECTOR
+    if not head:
+        return
+    start = r.address - head
+    label = r.name or f"data for 0x{r.address:x}"
+    _s, length = s.flash.erased_span(r.address, len(r.data))
+    s.progress.warn(f"0x{r.address:x} is not at the start of a 4 KiB sector: 0x{start:08x}-"
+                    f"0x{start + length - 1:08x} is erased, including bytes outside {label}")
+    if force:
+        return
+    if not s.flash.read:
+        raise UsageError(f"cannot check what the sector at 0x{start:x} holds outside {label} "
+                         f"(the {s.chip.description} ROM loader cannot read flash)",
+                         hint="write from the sector start, use the stub, or add --force to lose those bytes")
+    current = read_flash(s, start, SECTOR)
+    tail = head + len(r.data)
+    outside = current[:head] + (current[tail:] if tail < SECTOR else b"")
+    if outside.count(0xFF) != len(outside):
+        raise UsageError(f"the sector at 0x{start:x} holds data outside {label} that writing it would erase",
+                         hint=f"write the whole sector from 0x{start:x}, or add --force to lose that data")
+
+
+class RegionRestart(FlashError):
+    """A block's fate is unknown on a loader that cannot check the result: write the region again."""
+
+
 
 
 def write_region(s: Session, region: Region, compress: bool | None = None, skip: bool = False) -> RegionResult:
@@ -176,32 +228,42 @@ def write_region(s: Session, region: Region, compress: bool | None = None, skip:
     digest = hashlib.md5(data).hexdigest()
     t0 = time.monotonic()
     # the flash holds ciphertext after an encrypted write: comparing it with the file says nothing
-    plan = plan_region(s, addr, data) if skip and not region.encrypt else Plan(((0, len(data)),), 0, 0, "not asked")
+    # (and past the chip's real end there is nothing to compare: the write will be refused)
+    compare = skip and not region.encrypt and not beyond_chip(s, addr, len(data))
+    plan = plan_region(s, addr, data) if compare else Plan(((0, len(data)),), 0, 0, "not asked")
     sent: int | None = 0
-    last: Exception | None = None
+    announced: set[tuple[int, int]] = set()
     for attempt in range(REGION_ATTEMPTS):
         try:
             sent = 0
-            for off, n in plan.runs:
-                packed = _write_run(s, addr + off, data[off:off + n], compress, region.encrypt)
+            for off, n in plan.runs:  # encoded per attempt: the loader may have changed after a reset
+                packed = _write_run(s, addr + off, data[off:off + n], compress, region.encrypt, announced)
                 sent = None if packed is None or sent is None else sent + packed
             if region.encrypt:  # the flash holds ciphertext: nothing to compare without the key
                 verified, how = False, "encrypted by the chip (the flash holds ciphertext)"
             else:
                 verified, how = _verify_written(s, addr, data, digest)
             break
-        except (CommandTimeout, CommandFailed, VerifyError) as e:
+        except (CommandTimeout, CommandFailed, VerifyError, RegionRestart) as e:
             if isinstance(e, UnsupportedCommand):
                 raise
-            last = e
             s.progress.finish()
-            if attempt < REGION_ATTEMPTS - 1:
-                s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); retrying ({attempt + 2}/{REGION_ATTEMPTS})")
-            s.loader.flush_input()
+            if beyond_chip(s, addr, len(data)) and isinstance(e, CommandFailed):
+                raise FlashError(f"writing at 0x{addr:08x} was refused: {e}",
+                                 hint=f"the region ends past the detected {size_name(s.detected_size or 0)} "
+                                      "flash; check the address and --flash-size") from e
+            if attempt == REGION_ATTEMPTS - 1:
+                raise FlashError(f"writing at 0x{addr:08x} failed {REGION_ATTEMPTS} times: {e}",
+                                 hint=_failure_hint(e)) from e
+            s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); writing the region again "
+                            f"({attempt + 2}/{REGION_ATTEMPTS})")
+            try:
+                s.recheck_loader()  # the loader that answers now decides the encoding of the retry
+                prepare(s, s.flash_size)
+            except (CommandTimeout, CommandFailed) as again:
+                raise FlashError(f"writing at 0x{addr:08x} failed ({e}) and the chip no longer "
+                                 f"answers properly: {again}", hint=_failure_hint(again)) from again
             plan = Plan(((0, len(data)),), plan.chunks, 0, "retry")  # the whole region again
-    else:
-        raise FlashError(f"writing at 0x{addr:08x} failed {REGION_ATTEMPTS} times: {last}",
-                         hint="check the link (cable, --baud) and retry") from last
     written = plan.bytes_to_write
     res = RegionResult(addr, len(region.data), written, sent if written else None, digest,
                        time.monotonic() - t0, verified, how, skipped=len(data) - written,
@@ -210,11 +272,18 @@ def write_region(s: Session, region: Region, compress: bool | None = None, skip:
     return res
 
 
-def _write_run(s: Session, addr: int, data: bytes, compress: bool | None, encrypt: bool = False) -> int | None:
-    """Send one contiguous run (not verified here); the compressed size, or None if sent plain."""
+def _write_run(s: Session, addr: int, data: bytes, compress: bool | None, encrypt: bool = False,
+               announced: set[tuple[int, int]] | None = None) -> int | None:
+    """Send one contiguous run (not verified here); the compressed size, or None if sent plain.
+    An erase range larger than the run's sectors is announced once (``announced``)."""
     if not s.stub and addr % SECTOR:  # the ROM erases from the start of a sector: pad in front
         pre = addr % SECTOR
         data, addr = b"\xff" * pre + data, addr - pre
+    span = s.flash.erased_span(addr, len(data))
+    if announced is None or span not in announced:
+        note_erase(s, addr, len(data))
+        if announced is not None:
+            announced.add(span)
     packed: bytes | None = None
     if compress is not False and s.flash.compression:
         packed = packing.packed(data)  # compressed ahead where the bytes are those of a whole region
@@ -225,25 +294,55 @@ def _write_run(s: Session, addr: int, data: bytes, compress: bool | None, encryp
     return None
 
 
+def beyond_chip(s: Session, addr: int, size: int) -> bool:
+    """The range ends past the flash size the chip's id names (a --flash-size larger than it)."""
+    return s.detected_size is not None and addr + size > s.detected_size
+
+
+def _failure_hint(e: Exception) -> str:
+    if isinstance(e, LoaderChanged):
+        return "the chip keeps resetting: check its power supply and the reset wiring"
+    return "check the link (cable, --baud) and retry"
+
+
 def _block(s: Session, opcode: int, block: bytes, seq: int, timeout: float) -> None:
-    reply_lost = False
+    """One data block. The loader itself resends a block whose reply did not come (after settling
+    the link); a block the loader refused as damaged in transit goes out again here."""
     for attempt in range(BLOCK_ATTEMPTS):
         try:
             s.loader.data_command(opcode, block, seq, timeout)
             return
-        except (CommandTimeout, CommandFailed) as e:
-            if isinstance(e, UnsupportedCommand):
-                raise
-            if reply_lost and isinstance(e, CommandFailed):
-                # the first copy arrived (only its reply was lost) and the loader refuses a second:
-                # go on; the region's MD5 at the end tells whether that was right
-                s.progress.warn(f"block {seq}: the first copy arrived; going on")
+        except LoaderChanged:
+            raise
+        except CommandFailed as e:
+            if s.loader.resent:
+                # the first copy's reply was lost and a second copy was refused: the first copy
+                # most likely arrived, but only a loader that can check the flash may go on
+                if not _can_verify(s):
+                    raise RegionRestart(f"block {seq}: its reply was lost and the loader refused it "
+                                        "again; whether it was written cannot be checked") from e
+                s.progress.warn(f"block {seq}: the first copy arrived; going on (the MD5 at the end checks it)")
                 return
             if attempt == BLOCK_ATTEMPTS - 1:
                 raise
-            reply_lost = isinstance(e, CommandTimeout)
+            # the loader refused this copy (damaged in transit: a ROM answers "malformed" 0x05 or
+            # "checksum" 0x07, a stub 0xC0/0xC1) and did not take it: send it again
             s.progress.warn(f"block {seq}: {e}; sending it again")
-            s.loader.flush_input()
+
+
+def _can_verify(s: Session) -> bool:
+    return bool(s.flash.md5 or s.flash.read)
+
+
+def note_erase(s: Session, addr: int, size: int) -> None:
+    """Say so when the loader erases more than the sectors the region covers."""
+    start, length = s.flash.erased_span(addr, size)
+    cover = FlashProtocol.erased_span(s.flash, addr, size)
+    if (start, length) != cover:
+        extra_from = cover[0] + cover[1]
+        s.progress.warn(f"the {s.chip.description} ROM loader also erases 0x{extra_from:08x}-"
+                        f"0x{start + length - 1:08x} (that ROM cannot erase this sector count "
+                        "exactly: 'What gets erased' in docs/usage.md); the stub erases exactly")
 
 
 def _begin(words: tuple[int, int, int, int], encrypt: bool) -> bytes:
@@ -373,6 +472,14 @@ def read_flash(s: Session, addr: int, size: int) -> bytes:
 
 
 def _read_stub(s: Session, addr: int, size: int) -> bytes:
+    try:
+        return _read_stub_once(s, addr, size)
+    except EsptkError:
+        s.loader.dirty = True  # the stub may still be sending: settle before the next command
+        raise
+
+
+def _read_stub_once(s: Session, addr: int, size: int) -> bytes:
     ld = s.loader
     packets = stream.window_of(s).read_packets  # our stub: a count of packets; esptool's: 64 (see READ_IN_FLIGHT)
     ld.command(op.READ_FLASH, struct.pack("<IIII", addr, size, READ_PACKET, packets if packets > 1 else READ_IN_FLIGHT))
@@ -432,6 +539,7 @@ def erase_region(s: Session, addr: int, size: int) -> bool:
     if addr + size > flash_size:
         raise UsageError(f"region 0x{addr:x}+0x{size:x} ends past the {size_name(flash_size)} flash")
     timeout = T.scaled(T.ERASE_REGION_PER_MB, size)
+    note_erase(s, addr, size)
     if s.flash.erase:
         s.loader.command(op.ERASE_REGION, struct.pack("<II", addr, size), timeout=timeout)
     else:  # the ROM erases up front on FLASH_BEGIN

@@ -62,6 +62,12 @@ class FlashProtocol:
         """Word 0 of FLASH_BEGIN for writing ``size`` bytes at ``offset``."""
         return size
 
+    def erased_span(self, offset: int, size: int) -> tuple[int, int]:
+        """(start, length) of the flash this loader erases to write ``size`` bytes at ``offset``:
+        whole sectors. A plugin whose loader erases more says so here."""
+        start = offset - offset % SECTOR
+        return start, -(-(offset + size - start) // SECTOR) * SECTOR if size else 0
+
     def defl_begin_size(self, size: int) -> int:
         """Word 0 of FLASH_DEFL_BEGIN for ``size`` uncompressed bytes."""
         if self.stub:

@@ -11,6 +11,10 @@ Two kinds of hooks:
   result wins. An implementation returns ``None`` for input it does not own ("not mine").
   Core's own defaults are registered with ``trylast=True``, so any plugin overrides them.
 
+*Chip-bound* hooks (those taking a ``chip`` that core knows the owner of: stub, flash protocol,
+images, virtual chip, eFuse) are called through ``Registry.chip_hook(chip)``: only the plugin that
+registered ``chip``, plugins that register no chip (extensions) and core's built-ins see the call.
+
 Types used here: :class:`esptk.chip.ChipSpec`, :class:`esptk.chip.KnownChip`,
 :class:`esptk.transport.Transport` and :class:`~esptk.transport.Capability`,
 :class:`esptk.reset.ResetSequence`, :class:`esptk.stub.StubImage`,
@@ -27,9 +31,11 @@ import pluggy
 
 if TYPE_CHECKING:
     from .chip import ChipSpec, KnownChip
+    from .efuse import EfuseSupport
     from .flashproto import FlashProtocol
     from .image.elf import ElfFile
     from .image.model import ImageFile, ImageInfo, ImageSettings
+    from .ports import PortInfo
     from .reset import ResetSequence
     from .security import SecurityScheme
     from .simchip import SimChip
@@ -69,6 +75,13 @@ def esptk_register_transports() -> Sequence[type[Transport]]:
     """
 
 
+@hookspec
+def esptk_list_ports() -> Sequence[PortInfo]:
+    """Serial ports this transport plugin can open (``esptk list-ports``, choosing a port without
+    ``--port``), with USB VID/PID, serial number and manufacturer where known.
+    """
+
+
 # ============================================================================================
 # Connection (collect, flattened in order): entering and leaving the ROM loader.
 # ============================================================================================
@@ -99,8 +112,8 @@ def esptk_reset_sequences(
 def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
     """The RAM stub to upload to ``chip`` (of ``revision``, if known), or ``None`` if not yours.
 
-    Stops at first non-None result. Return ``None`` for chips you do not own. With no answer at
-    all, esptk talks to the ROM loader.
+    Chip-bound, stops at first non-None result. With no answer at all, esptk talks to the ROM
+    loader.
     """
 
 
@@ -108,7 +121,7 @@ def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
 def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
     """How ``chip``'s loader does flash operations (``stub``: the stub runs, else the ROM).
 
-    Stops at first non-None result. Core answers last with
+    Chip-bound, stops at first non-None result. Core answers last with
     :meth:`FlashProtocol.default_for <esptk.flashproto.FlashProtocol.default_for>`; a chip plugin
     returns a subclass where its loader has quirks (erase-size bug, attach form, baud correction).
     """
@@ -121,9 +134,9 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
 
 @hookspec(firstresult=True)
 def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile] | None:
-    """Turn ``elf`` into the chip's flashable image file(s), or ``None`` if ``chip`` is not yours.
+    """Turn ``elf`` into the chip's flashable image file(s).
 
-    Stops at first non-None result. Returns one :class:`~esptk.image.model.ImageFile` per output
+    Chip-bound, stops at first non-None result. Returns one :class:`~esptk.image.model.ImageFile` per output
     file (name suffix and bytes); core writes them (never half-written). Raise
     :class:`~esptk.errors.ImageError` for an ELF that cannot become an image.
     """
@@ -133,8 +146,8 @@ def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> 
 def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
     """Parse a firmware image of ``chip`` for ``image-info`` and header patching.
 
-    Stops at first non-None result. Raise :class:`~esptk.errors.ImageError` if ``data`` is not a
-    valid image of the chip; return ``None`` if the chip is not yours.
+    Chip-bound, stops at first non-None result. Raise :class:`~esptk.errors.ImageError` if
+    ``data`` is not a valid image of the chip.
     """
 
 
@@ -145,7 +158,7 @@ def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
 
 @hookspec(firstresult=True)
 def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
-    """A model of ``chip``'s ROM loader for the virtual chip, or ``None`` if not yours.
+    """A model of ``chip``'s ROM loader for the virtual chip. Chip-bound, first non-None result.
 
     :param options: the user's settings (``mac``, ``flash_id`` ...), already validated by the
         sim transport where they are generic.
@@ -153,15 +166,25 @@ def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
 
 
 # ============================================================================================
-# Security (firstresult): secure boot and flash encryption.
+# Security capabilities (firstresult, chip-bound): eFuses, secure boot and flash encryption.
 # ============================================================================================
 
 
 @hookspec(firstresult=True)
-def esptk_security(chip: ChipSpec) -> SecurityScheme | None:
-    """``chip``'s secure boot and flash encryption schemes, or ``None`` if not yours.
+def esptk_efuse(chip: ChipSpec) -> EfuseSupport | None:
+    """``chip``'s eFuses: an :class:`~esptk.efuse.EfuseSupport` with the layout (blocks, fields,
+    protection bits), the coding schemes and the program/read sequence, or ``None`` (no eFuse support).
 
-    Stops at first non-None result. The returned :class:`~esptk.security.SecurityScheme` signs,
+    Chip-bound, stops at first non-None result. The ``esptk efuse`` commands are generic: they work
+    on every chip whose plugin answers.
+    """
+
+
+@hookspec(firstresult=True)
+def esptk_security(chip: ChipSpec) -> SecurityScheme | None:
+    """``chip``'s secure boot and flash encryption schemes, or ``None`` (no such features).
+
+    Chip-bound, stops at first non-None result. The returned :class:`~esptk.security.SecurityScheme` signs,
     verifies, digests and encrypts (``esptk secure``) and reads the eFuse facts that ``write-flash``
     checks (refusing plaintext writes under flash encryption, protecting a secure-boot bootloader).
     A chip without such features simply does not answer.

@@ -4,6 +4,15 @@ A :class:`Loader` sends requests, waits for the matching response and turns erro
 :class:`~esptk.errors.CommandFailed`. It knows nothing about chips beyond the number of status
 bytes its loader appends; chip knowledge arrives through :class:`~esptk.chip.ChipSpec` and
 :class:`~esptk.flashproto.FlashProtocol`.
+
+Late replies. Replies carry no sequence number and no address, so after a command timed out its
+reply may still arrive and would be taken as the answer to the next command. After any timeout
+the link is therefore *dirty*, and the next command first puts a barrier on it (:meth:`Loader.settle`):
+a SYNC request, whose replies have their own opcode. Loaders answer requests in order and the
+line keeps the order of bytes, so everything that arrives before the first SYNC reply belongs to an
+earlier request and is dropped; after the SYNC replies and a short quiet time the link is clean.
+The SYNC value also tells which loader answers (ROM: non-zero, stub: 0), so a chip that reset
+into its ROM in the middle of an operation is noticed (:class:`~esptk.errors.LoaderChanged`).
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .errors import CommandFailed, CommandTimeout, ProtocolError, UnsupportedCommand
+from .errors import CommandFailed, CommandTimeout, LoaderChanged, ProtocolError, UnsupportedCommand
 from .protocol import op, slip
 from .protocol import timeouts as T
 from .protocol.packets import (
@@ -37,6 +46,21 @@ Tracer = Callable[[str, bytes], None]
 CRASH_MARKERS = (b"Guru Meditation", b"Fatal exception", b"Exception (")
 MAX_FRAMES_PER_COMMAND = 100
 READ_ATTEMPTS = 3
+SETTLE_ATTEMPTS = 3
+#: requests that do no harm when the chip gets them twice (data blocks: their sequence number
+#: makes a loader refuse a second copy); anything else that timed out is not sent again here
+RESENDABLE = frozenset({
+    op.READ_REG, op.WRITE_REG, op.SPI_ATTACH, op.SPI_SET_PARAMS, op.SPI_FLASH_MD5, op.MEM_BEGIN,
+    op.MEM_DATA, op.FLASH_DATA, op.FLASH_DEFL_DATA, op.READ_FLASH_SLOW, op.GET_SECURITY_INFO,
+})
+QUIET = 0.1  #: seconds without a byte after the barrier's replies: the link is clean
+#: the first status byte of a ROM's error reply; stub error codes are never 1
+ROM_FAILURE = 1
+
+
+def _complete(frame: bytes) -> bool:
+    """The frame holds as many bytes as its header's size field says (none was lost)."""
+    return len(frame) >= 8 + struct.unpack_from("<H", frame, 2)[0]
 
 
 class Loader:
@@ -50,6 +74,9 @@ class Loader:
         self._decoder = slip.SlipDecoder()
         self._frames: deque[bytes] = deque()
         self.noise = bytearray()  #: text seen outside frames since the last flush (boot log)
+        self.dirty = False  #: a reply may still be on its way: settle before the next command
+        self.late: list[Reply] = []  #: replies the last settle found before its barrier
+        self.resent = False  #: the last command's request went out more than once
 
     # --- framing ------------------------------------------------------------------------------
     def flush_input(self) -> None:
@@ -113,9 +140,31 @@ class Loader:
         data_len: int = 0, check: bool = True,
     ) -> Reply:
         """Send one request and return its reply (status split off). Raise on an error status
-        unless ``check`` is false."""
-        self.send_frame(request(opcode, payload, chk))
-        return self.wait_reply(opcode, timeout, data_len, check)
+        unless ``check`` is false. A request that may be sent twice (:data:`RESENDABLE`) whose
+        reply does not come in time is settled: its late reply is taken if the barrier brings it
+        in, otherwise the request goes out again."""
+        attempts = READ_ATTEMPTS if opcode in RESENDABLE else 1
+        timed_out: CommandTimeout | None = None
+        for attempt in range(attempts):
+            if self.dirty:
+                try:
+                    self.settle()
+                except CommandTimeout as e:
+                    if timed_out is None:
+                        raise
+                    raise CommandTimeout(f"{timed_out}; the chip no longer answers (no reply to SYNC either)") from e
+                late = next((r for r in self.late if r.opcode == opcode), None) if attempt else None
+                if late is not None:
+                    return self._finish(late, opcode, data_len, check)
+            self.resent = attempt > 0
+            self.send_frame(request(opcode, payload, chk))
+            try:
+                return self.wait_reply(opcode, timeout, data_len, check)
+            except CommandTimeout as e:
+                if attempt == attempts - 1:
+                    raise
+                timed_out = e
+        raise AssertionError("unreachable")
 
     def wait_reply(self, opcode: int, timeout: float = T.DEFAULT, data_len: int = 0, check: bool = True) -> Reply:
         deadline = time.monotonic() + min(timeout, T.MAX)
@@ -123,33 +172,93 @@ class Loader:
             try:
                 frame = self.read_frame(max(deadline - time.monotonic(), 0.001))
             except CommandTimeout as e:
+                self.dirty = True
                 if "middle" in str(e):
                     raise CommandTimeout(f"the reply to {op.name(opcode)} stopped in the middle of a packet") from e
                 raise CommandTimeout(f"no reply to {op.name(opcode)} within {timeout:g} s") from e
             reply = parse_reply(frame)
-            if reply is None:
-                continue
+            if reply is None or not _complete(frame):
+                continue  # not a reply, or one that lost bytes: its request times out and is settled
             if reply.opcode != opcode:
                 other = split_status(reply, self.status_bytes)
                 if other.status[:2] == b"\x01\x05":  # the ROM's answer to an unknown opcode
                     self._drain_after_unsupported()
                     raise UnsupportedCommand(f"the loader does not support {op.name(opcode)}", other.code)
                 continue
-            reply = split_status(reply, self.status_bytes, data_len)
-            if check and reply.failed:
-                cls = UnsupportedCommand if is_unsupported(reply) else CommandFailed
-                raise cls(describe_status(reply, self.stub), reply.code)
-            if check and len(reply.data) != data_len:
-                raise ProtocolError(f"the reply to {op.name(opcode)} carries {len(reply.body)} bytes, "
-                                    f"expected {data_len} data and {self.status_bytes} status bytes",
-                                    hint="the line corrupts data, or --chip names the wrong chip")
-            return reply
+            return self._finish(reply, opcode, data_len, check)
         raise ProtocolError(f"no reply to {op.name(opcode)} among {MAX_FRAMES_PER_COMMAND} packets",
                             hint="the line carries traffic that is not for us: check the port")
+
+    def _finish(self, reply: Reply, opcode: int, data_len: int, check: bool) -> Reply:
+        reply = split_status(reply, self.status_bytes, data_len)
+        if self.stub and reply.failed and reply.status[0] == ROM_FAILURE:
+            self.dirty = True  # the settle re-checks which loader answers
+            raise LoaderChanged(f"the ROM loader answered {op.name(opcode)}: the chip has reset", reply.code)
+        if check and reply.failed:
+            cls = UnsupportedCommand if is_unsupported(reply) else CommandFailed
+            raise cls(describe_status(reply, self.stub), reply.code)
+        if check and len(reply.data) != data_len:
+            raise ProtocolError(f"the reply to {op.name(opcode)} carries {len(reply.body)} bytes, "
+                                f"expected {data_len} data and {self.status_bytes} status bytes",
+                                hint="the line corrupts data, or --chip names the wrong chip")
+        return reply
 
     def _drain_after_unsupported(self) -> None:
         time.sleep(0.2)
         self.flush_input()
+
+    def settle(self, attempts: int = SETTLE_ATTEMPTS) -> int:
+        """Put a barrier on the link (see the module doc) and return the SYNC value that answered
+        it (ROM: non-zero, stub: 0). Raise :class:`LoaderChanged` if another loader answers than
+        the one we talk to, CommandTimeout if nothing answers."""
+        first = self.barrier(attempts)
+        if first.failed and self.stub:  # a stub hands a deferred error to whatever comes next
+            raise CommandFailed(describe_status(first, True), first.code)
+        if (first.value != 0) == self.stub:
+            self.dirty = True
+            now = "the ROM loader" if first.value else "a stub"
+            raise LoaderChanged(f"{now} answers: the chip has reset or changed loader")
+        return first.value
+
+    def barrier(self, attempts: int = SETTLE_ATTEMPTS) -> Reply:
+        """SYNC, then drop everything up to its first reply and until the line is quiet; that
+        first reply (status split off as 2 bytes). Replies dropped on the way are in :attr:`late`."""
+        self.late = []
+        for _ in range(attempts):
+            self.send_frame(request(op.SYNC, SYNC_PAYLOAD))
+            try:
+                first = self._first_sync_reply(T.DEFAULT)
+            except CommandTimeout:
+                continue
+            self._drain_quiet()
+            self.dirty = False
+            return first
+        raise CommandTimeout(f"the chip no longer answers (no reply to SYNC after {attempts} tries)")
+
+    def _first_sync_reply(self, timeout: float) -> Reply:
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.read_frame(max(deadline - time.monotonic(), 0.001))
+            reply = parse_reply(frame)
+            if reply is None or not _complete(frame):
+                continue
+            if reply.opcode == op.SYNC:
+                return split_status(reply, 2)
+            self.late.append(reply)
+
+    def _drain_quiet(self) -> None:
+        """Read until the line is quiet. Nothing was sent after the barrier, so a reply other than
+        SYNC seen here still answers a request from before it (a SYNC reply of an older barrier
+        may have been taken as this one's first): it goes to :attr:`late` too."""
+        while True:
+            try:
+                frame = self.read_frame(QUIET)
+            except CommandTimeout:
+                break
+            reply = parse_reply(frame)
+            if reply is not None and reply.opcode != op.SYNC and _complete(frame):
+                self.late.append(reply)
+        self._decoder.reset()
 
     # --- basic operations ---------------------------------------------------------------------
     def sync(self) -> list[int]:
@@ -165,18 +274,12 @@ class Loader:
             r = parse_reply(frame)
             if r is not None and r.opcode == op.SYNC:
                 values.append(r.value)
+        self.dirty = False  # the SYNC replies were a barrier: earlier replies came before them
         return values
 
     def read_reg(self, addr: int) -> int:
         """READ_REG; a garbled or lost reply is asked for again (reading has no side effects)."""
-        for attempt in range(READ_ATTEMPTS):
-            try:
-                return self.command(op.READ_REG, struct.pack("<I", addr)).value
-            except CommandTimeout:
-                if attempt == READ_ATTEMPTS - 1:
-                    raise
-                self.flush_input()
-        raise AssertionError("unreachable")
+        return self.command(op.READ_REG, struct.pack("<I", addr)).value
 
     def write_reg(self, addr: int, value: int, mask: int = 0xFFFFFFFF, delay_us: int = 0) -> None:
         self.command(op.WRITE_REG, struct.pack("<IIII", addr, value, mask, delay_us))
@@ -196,7 +299,7 @@ class Loader:
         try:
             self.command(op.MEM_END, payload, timeout=T.MEM_END_ROM)
         except (CommandTimeout, CommandFailed):
-            pass
+            self.dirty = False  # the ROM is gone; its late reply comes before the program's first word
 
     def wait_greeting(self, timeout: float = T.STUB_GREETING) -> bool:
         """Wait for the stub's OHAI frame; False if it does not come."""

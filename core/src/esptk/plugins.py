@@ -15,13 +15,13 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from typing import Any
 
 import pluggy
 
 from . import builtin, hookspecs
 from .chip import ChipSpec, KnownChip
+from .epcache import EntryPoint, entry_points
 from .errors import DuplicateName, PluginLoadError, UnsupportedChip, UsageError
 from .transport import Transport, url_scheme
 
@@ -62,10 +62,22 @@ class Registry:
         self.chips: dict[str, ChipSpec] = {}
         self.known: list[KnownChip] = []
         self.transports: dict[str, type[Transport]] = {}
+        #: chip name -> name of the plugin that registered it
+        self.owners: dict[str, str] = {}
 
     @property
     def hook(self) -> Any:
         return self.pm.hook
+
+    def chip_hook(self, chip: ChipSpec) -> ChipHooks:
+        """The hooks to call about ``chip``: its owner, plugins that register no chip, and core.
+
+        ``registry.chip_hook(chip).esptk_build_image(chip=chip, ...)`` never reaches a plugin that
+        registered only other chips, so chip plugins need no "is this mine?" guard.
+        """
+        owner = self.owners.get(chip.name)
+        others = {p for p in self.owners.values() if p != owner}
+        return ChipHooks(self.pm, others)
 
     def chip(self, name: str) -> ChipSpec:
         key = name.lower().replace("-", "").replace("_", "")
@@ -99,6 +111,21 @@ class Registry:
         return None
 
 
+class ChipHooks:
+    """Attribute access gives a hook caller that skips the plugins in ``skip`` (by name)."""
+
+    def __init__(self, pm: pluggy.PluginManager, skip: set[str]) -> None:
+        self._pm = pm
+        self._skip = [p for p in (pm.get_plugin(n) for n in sorted(skip)) if p is not None]
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("esptk_"):
+            raise AttributeError(name)
+        if not self._skip:
+            return getattr(self._pm.hook, name)
+        return self._pm.subset_hook_caller(name, remove_plugins=self._skip)
+
+
 def _register_results(reg: Registry) -> None:
     """Call each plugin's registration hooks on their own, so one failure marks one plugin."""
     by_name = {r.name: r for r in reg.records}
@@ -113,6 +140,7 @@ def _register_results(reg: Registry) -> None:
                         if item.name in reg.chips:
                             raise DuplicateName(f"two plugins register the chip '{item.name}'")
                         reg.chips[item.name] = item
+                        reg.owners[item.name] = impl.plugin_name
                         provided: tuple[str, ...] = (item.name,)
                     elif hookname == "esptk_register_transports":
                         for scheme in item.SCHEMES:
@@ -133,11 +161,11 @@ def _register_results(reg: Registry) -> None:
                 reg.pm.unregister(name=rec.name)
 
 
-def _entry_points() -> Iterable[tuple[str, metadata.EntryPoint]]:
-    eps = metadata.entry_points()
+def _entry_points() -> Iterable[tuple[str, EntryPoint]]:
+    eps = entry_points(tuple(GROUPS))
     seen: set[str] = set()
     for group in GROUPS:
-        for ep in sorted(eps.select(group=group), key=lambda e: e.name):
+        for ep in sorted((e for e in eps if e.group == group), key=lambda e: e.name):
             if ep.name in seen:  # the same dist found twice on sys.path
                 continue
             seen.add(ep.name)
@@ -160,11 +188,8 @@ def make_plugin_manager(
     records: list[PluginRecord] = []
     if entrypoints:
         for group, ep in _entry_points():
-            dist = ep.dist
-            rec = PluginRecord(
-                name=ep.name, kind=GROUPS[group], distribution=dist.metadata["Name"] if dist else None,
-                version=dist.version if dist else None, status="ok",
-            )
+            rec = PluginRecord(name=ep.name, kind=GROUPS[group], distribution=ep.distribution, version=ep.version,
+                               status="ok")
             records.append(rec)
             if ep.name in block or (allow is not None and ep.name not in allow):
                 rec.status = "disabled"

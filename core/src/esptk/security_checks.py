@@ -36,7 +36,7 @@ class WriteCheck:
 
 
 def scheme_of(s: Session) -> SecurityScheme | None:
-    return s.registry.hook.esptk_security(chip=s.chip)
+    return s.registry.chip_hook(s.chip).esptk_security(chip=s.chip)
 
 
 def check_write(s: Session, regions: Sequence[Region], force: bool = False,

@@ -47,8 +47,12 @@ class Session:
     #: the flash size the loader was last told (SPI_SET_PARAMS), None: not yet
     params_size: int | None = None
     flash_size: int | None = None
+    #: the size the flash's JEDEC id names (None: not read yet, or an unknown id)
+    detected_size: int | None = None
     #: what our own stub said about itself (GET_VERSION), None for other loaders
     stub_version: StubVersion | None = None
+    #: the user wants the stub (no --no-stub): after a reset it is uploaded again
+    stub_wanted: bool = False
     _facts: _RegisterCache | None = field(default=None, repr=False)
 
     @property
@@ -58,7 +62,7 @@ class Session:
     def use_loader(self, stub: bool) -> None:
         self.loader.stub = stub
         self.loader.status_bytes = 2 if stub else self.chip.rom_status_bytes
-        fp = self.registry.hook.esptk_flash_protocol(chip=self.chip, stub=stub)
+        fp = self.registry.chip_hook(self.chip).esptk_flash_protocol(chip=self.chip, stub=stub)
         self.flash = fp
         self.flash_attached = False
         self.params_size = None
@@ -88,7 +92,7 @@ class Session:
                 seqs[0].run(self.transport.set_lines)
             return
         if after == "soft_reset":
-            self.flash.soft_reset(ld)
+            self.soft_reset()
             return
         if after == "no_reset" and self.stub:
             # tell the stub to reboot into the ROM loader
@@ -107,6 +111,31 @@ class Session:
         if not self.flash_attached:
             self.flash.attach(self.loader)
             self.flash_attached = True
+
+    def soft_reset(self) -> None:
+        """Leave the loader and run the application in flash (the ESP32 ROM needs the flash
+        attached before its FLASH_BEGIN, as for any flash command)."""
+        self.attach_flash()
+        self.flash.soft_reset(self.loader)
+
+    def recheck_loader(self) -> None:
+        """After a failed step: settle the link and find out which loader answers now. The chip
+        may have reset into its ROM: then the stub goes up again (or, without one, the ROM's
+        encoding is used from now on), so that a retry speaks to the loader that really runs."""
+        first = self.loader.barrier()
+        rom_answers = first.value != 0
+        if rom_answers != self.stub:
+            return  # the same loader as before
+        if not rom_answers:
+            self.use_loader(True)
+            return
+        self.progress.warn("the chip has reset into its ROM loader")
+        self.use_loader(False)
+        self.stub_version = None
+        if self.stub_wanted:
+            image = self.registry.hook.esptk_select_stub(chip=self.chip, revision=self.chip.revision(self.loader))
+            if image is not None:
+                run_stub(self, image)
 
 
 class _RegisterCache:
@@ -252,11 +281,11 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
              use_stub: bool, trace: Tracer | None, progress: ProgressSink) -> Session:
     loader = Loader(transport, trace)
     if before == "no_reset_no_sync":
-        if chip == "auto":
-            raise UsageError("--before no_reset_no_sync needs --chip", hint="name the chip, e.g. --chip esp32")
-        spec = reg.chip(chip)
-        s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, True), progress)
-        s.use_loader(use_stub)
+        # a loader is assumed to be running already (esptool assumes its stub): without --chip, ask it
+        spec = reg.chip(chip) if chip != "auto" else detect_chip(reg, loader, "auto")
+        stub = _stub_answers(loader, spec)
+        s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, stub), progress)
+        s.use_loader(stub)
         return s
     wanted = reg.chip(chip) if chip != "auto" else None
     progress.note(f"Connecting to {transport.url}...")
@@ -266,10 +295,11 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
     spec = detect_chip(reg, loader, chip)
     s = Session(reg, transport, loader, spec, FlashProtocol.default_for(spec, stub_running), progress)
     s.use_loader(stub_running)
+    s.stub_wanted = use_stub or stub_running
     if stub_running:
         s.stub_version = negotiate_stub(s)
     if use_stub and not stub_running:
-        image = reg.hook.esptk_select_stub(chip=spec, revision=spec.revision(s.facts()))
+        image = reg.chip_hook(spec).esptk_select_stub(chip=spec, revision=spec.revision(s.facts()))
         if image is None:
             progress.warn(f"no stub for {spec.description} is installed; using the ROM loader")
         else:
@@ -279,6 +309,18 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
     if baud != transport.baud:
         change_baud(s, baud)
     return s
+
+
+def _stub_answers(loader: Loader, spec: ChipSpec) -> bool:
+    """Without sync: is a stub answering, or the ROM? Told apart where their status lengths differ
+    (else a stub is assumed, as esptool does)."""
+    if spec.rom_status_bytes == 2:
+        return True
+    reply = loader.command(op.READ_REG, struct.pack("<I", spec.magic_reg), check=False)
+    if len(reply.body) == spec.rom_status_bytes:
+        loader.status_bytes = spec.rom_status_bytes
+        return False
+    return True
 
 
 def load_ram_segments(s: Session, segments: list[tuple[int, bytes]], entry: int) -> None:
@@ -300,11 +342,15 @@ def run_stub(s: Session, image: StubImage) -> bool:
         segs.append((image.data_start, image.data))
     load_ram_segments(s, segs, image.entry)
     if not s.loader.wait_greeting():
-        s.progress.warn("the stub did not greet within 3 s; going on with the ROM loader")
-        if _try_sync(s.loader) is None:
+        values = _try_sync(s.loader)
+        if values is None:
             raise ProtocolError("the stub did not start and the ROM loader no longer answers",
                                 hint="reset the chip and retry with --no-stub")
-        return False
+        if any(values):  # the ROM answers SYNC with a non-zero value
+            s.progress.warn("the stub did not greet within 3 s; going on with the ROM loader")
+            return False
+        # its greeting was lost on the line, but the stub answers: the loader that answers decides
+        s.progress.warn("the stub's greeting was lost, but the stub answers")
     s.use_loader(True)
     s.stub_version = negotiate_stub(s)
     s.progress.note("Stub running" + (f" (esptk stub protocol {s.stub_version.protocol})" if s.stub_version else ""))

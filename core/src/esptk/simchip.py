@@ -149,6 +149,12 @@ class SimChip:
         end += -end % SECTOR
         return start, max(0, end - start)
 
+    def flash_encrypt(self, address: int, data: bytes) -> bytes | None:
+        """``data`` as the chip's flash-encryption engine writes it at ``address`` (a multiple of 32),
+        or ``None`` when the chip cannot encrypt (no engine, no key burnt): encrypted writes
+        (FLASH_BEGIN with its 5th word 1) are then refused."""
+        return None
+
     def region(self, addr: int) -> SimRegion | None:
         for r in self.regions:
             if addr in r:

@@ -18,25 +18,71 @@ def _report(e: EsptkError) -> None:
         console.err.print(f"[dim]hint:[/] {console.escape(e.hint)}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 ok, 1 operational error, 2 usage, 130 interrupted)."""
+INTERRUPTED = 130
+_JSON_ERRORS = False
+
+
+def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[Exception] | None = None,
+         log_format: str | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 1 operational error, 2 usage, 130 interrupted).
+
+    ``raise_as``: operational errors are raised as this exception type (message and hint) instead of
+    being reported (for callers that run esptk in their own process, e.g. the esptool compat package).
+    ``log_format``: the log format unless the command line chooses one.
+    """
+    global _JSON_ERRORS
+    console.printed_json = False
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw or bool(os.environ.get("ESPTK_DEBUG"))
+    _JSON_ERRORS = "--json" in raw[: raw.index("--")] if "--" in raw else "--json" in raw
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="warning: %(message)s")
     try:
         args = preprocess(raw)
+        if log_format and not any(a == "--log-format" or a.startswith("--log-format=") for a in args):
+            args = ["--log-format", log_format, *args]
         import typer
 
         from .app import app
 
+        # help for a pipe or a file: click's plain text (rich's boxes need a terminal, and ~100 ms)
+        app.rich_markup_mode = "rich" if _stdout_is_terminal() else None
         cmd = typer.main.get_command(app)
-        rc = cmd.main(args=args, prog_name="esptk", standalone_mode=False)
+        rc = cmd.main(args=args, prog_name=prog, standalone_mode=False)
+        if rc == INTERRUPTED:  # typer turns a KeyboardInterrupt inside a command into Exit(130)
+            return _aborted()
         return rc if isinstance(rc, int) else 0
     except Exception as e:  # noqa: BLE001 - sorted out below
-        return _handle(e, debug)
+        if raise_as is not None and isinstance(e, EsptkError) and not isinstance(e, UsageError):
+            raise raise_as(e.message + (f" ({e.hint})" if e.hint else "")) from e
+        return _json_error(e, _handle(e, debug))
     except KeyboardInterrupt:
-        console.err.print("interrupted")
-        return 130
+        return _aborted()
+
+
+def _aborted() -> int:
+    """Ctrl-C: end the progress line, say so, exit 130 (128 + SIGINT, as shells report it)."""
+    console.end_progress()
+    console.err.print("Aborted", markup=False)
+    return INTERRUPTED
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _json_error(e: Exception, rc: int) -> int:
+    """With --json, every error is also one JSON object on stdout: error, hint, exit code (unless the
+    command printed its own object, which then carries the outcome)."""
+    if _JSON_ERRORS and rc and not console.printed_json:
+        if isinstance(e, EsptkError):
+            msg, hint = e.message, e.hint
+        else:
+            msg, hint = (getattr(e, "format_message", None) or (lambda: str(e)))(), None
+        console.out_json({"error": msg, "hint": hint, "exit_code": rc, "type": type(e).__name__})
+    return rc
 
 
 def _is_cli_exception(e: BaseException) -> bool:
@@ -50,8 +96,7 @@ def _handle(e: Exception, debug: bool) -> int:
     if isinstance(e, typer.Exit):
         return int(getattr(e, "exit_code", 0) or 0)
     if isinstance(e, typer.Abort):
-        console.err.print("interrupted")
-        return 130
+        return _aborted()
     if isinstance(e, EsptkError):
         if debug:
             traceback.print_exception(e)
@@ -60,6 +105,9 @@ def _handle(e: Exception, debug: bool) -> int:
     if isinstance(e, BrokenPipeError):
         return 1
     if _is_cli_exception(e):
+        from .checks import tidy_option_error
+
+        tidy_option_error(e)
         e.show()  # type: ignore[attr-defined]
         return int(e.exit_code)  # type: ignore[attr-defined]
     if debug:

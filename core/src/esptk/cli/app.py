@@ -8,6 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
+from . import checks
 from .state import AppState, registry
 
 BEFORE = ("default_reset", "usb_reset", "no_reset", "no_reset_no_sync", "esp32r0")
@@ -83,7 +84,7 @@ def root(
     port: Annotated[str | None, typer.Option("--port", "-p", envvar=["ESPTK_PORT", "ESPTOOL_PORT"],
                                              help="Serial port, socket://HOST:PORT, rfc2217://... or sim://CHIP.",
                                              )] = None,
-    baud: Annotated[int, typer.Option("--baud", "-b", envvar=["ESPTK_BAUD", "ESPTOOL_BAUD"],
+    baud: Annotated[int, typer.Option("--baud", "-b", envvar=["ESPTK_BAUD", "ESPTOOL_BAUD"], callback=checks.baud,
                                       help="Baud rate used after connecting.")] = 115200,
     before: Annotated[str, typer.Option(envvar=["ESPTK_BEFORE", "ESPTOOL_BEFORE"],
                                         callback=_norm_choice(BEFORE, "--before"),
@@ -102,13 +103,43 @@ def root(
                                         help="Show tracebacks of errors.")] = False,
     quiet: Annotated[bool, typer.Option("--silent", "-s", "--quiet", "-q", help="Print less.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print more.")] = False,
+    log_format: Annotated[str | None, typer.Option(
+        "--log-format", help="esptool: esptool's progress lines on stdout; esptk: esptk's (default: "
+        "esptool's when stdout is not a terminal). Env: ESPTK_LOG_FORMAT.")] = None,
+    port_filter: Annotated[list[str] | None, typer.Option(
+        "--port-filter", help="Only ports matching vid=,pid=,name=,serial= (repeat or comma-join).")] = None,
+    override_vddsdio: Annotated[str | None, typer.Option(
+        "--override-vddsdio", help="ESP32: set the VDD_SDIO regulator: 1.8V, 1.9V or OFF.")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """esptk: talk to the ROM loader of ESP8266 and ESP32 chips, and build their images."""
+    from .esptool_log import choose
+    from .options import check_vddsdio, parse_port_filter
+
     ctx.obj = AppState(chip=chip, port=port, baud=baud, before=before, after=after, no_stub=no_stub,
                        trace=trace, connect_attempts=connect_attempts, json=json_out, debug=debug,
-                       quiet=quiet, verbose=verbose)
+                       quiet=quiet, verbose=verbose, log_format=choose(log_format),
+                       port_filter=parse_port_filter(port_filter or []),
+                       override_vddsdio=check_vddsdio(override_vddsdio))
+    _config(ctx, ctx.obj)
+
+
+def _config(ctx: typer.Context, st: AppState) -> None:
+    from . import config, console
+
+    cfg = config.find()
+    config.apply(cfg)  # also undoes what an earlier run in this process applied
+    if cfg.path is None:
+        return
+    for key in cfg.unknown:
+        console.warn(f"{cfg.path}: unknown option '{key}' ignored")
+    for key in config.NOT_USED:
+        if key in cfg.values:
+            console.warn(f"{cfg.path}: esptk does not use '{key}'; ignored")
+    source = ctx.get_parameter_source("connect_attempts")  # click's or typer's vendored ParameterSource
+    if "connect_attempts" in cfg.values and getattr(source, "name", None) == "DEFAULT":
+        st.connect_attempts = cfg.values["connect_attempts"]
 
 
 def state(ctx: typer.Context) -> AppState:
@@ -122,7 +153,7 @@ def _register_commands() -> None:
 
     for module in (plugins_cmd,):
         module.register(app)
-    for name in ("device", "flash", "image", "secure", "many"):  # command modules present in this build
+    for name in ("device", "flash", "flash_status", "image", "ports", "secure", "many", "efuse"):  # command modules
         try:
             module = __import__(f"esptk.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as e:

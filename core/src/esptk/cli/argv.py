@@ -11,6 +11,7 @@ import os
 import shlex
 
 from ..errors import UsageError
+from ..fileio import NotRegularFile, read_regular
 
 MAX_DEPTH = 8
 
@@ -25,8 +26,13 @@ def expand_argfiles(args: list[str], _depth: int = 0, _base: str = ".") -> list[
         if _depth >= MAX_DEPTH:
             raise UsageError(f"argument file {arg} nests too deeply", hint="is an @file including itself?")
         try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
+            text = read_regular(path).decode("utf-8")
+        except NotRegularFile:
+            raise UsageError(f"argument file {path} is not a regular file",
+                             hint="arguments starting with @ name a file of further arguments") from None
+        except UnicodeDecodeError as e:
+            raise UsageError(f"argument file {path} is not UTF-8 text (byte {e.start})",
+                             hint="save the argument file as UTF-8") from None
         except OSError as e:
             raise UsageError(
                 f"cannot read argument file {path}: {e.strerror or e}",
@@ -53,4 +59,6 @@ def normalize_options(args: list[str]) -> list[str]:
 
 
 def preprocess(args: list[str]) -> list[str]:
-    return normalize_options(expand_argfiles(args))
+    from .write_options import expand_eat_all
+
+    return expand_eat_all(normalize_options(expand_argfiles(args)))

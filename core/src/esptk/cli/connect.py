@@ -38,22 +38,41 @@ class Tracer:
 @contextlib.contextmanager
 def session(ctx: typer.Context, use_stub: bool | None = None, no_progress: bool = False) -> Iterator[Session]:
     from ..session import connect
+    from . import esptool_log
 
     st = state_of(ctx)
-    progress = console.RichProgress(enabled=not no_progress and not st.json, quiet=st.quiet or st.json)
-    s = connect(
-        st.registry, port=st.port, chip=st.chip, baud=st.baud, before=st.before,
-        connect_attempts=st.connect_attempts, use_stub=(not st.no_stub) if use_stub is None else use_stub,
-        trace=Tracer() if st.trace else None, progress=progress,
-    )
+    progress: object = console.RichProgress(enabled=not no_progress and not st.json, quiet=st.quiet or st.json)
+    log = esptool_log.active(st.log_format, ctx.info_name, st.json or bool(ctx.params.get("as_json")))
+    if log:
+        progress = esptool_log.EsptoolLog(progress)
+    def open_on(port: str | None) -> Session:
+        return connect(
+            st.registry, port=port, chip=st.chip, baud=st.baud, before=st.before,
+            connect_attempts=st.connect_attempts, use_stub=(not st.no_stub) if use_stub is None else use_stub,
+            trace=Tracer() if st.trace else None, progress=progress,  # type: ignore[arg-type]
+        )
+
+    if st.port:
+        s = open_on(st.port)
+    else:
+        from .ports import try_ports
+
+        s = try_ports(st, open_on)
     ok = False
     try:
         if not st.quiet and not st.json:
             banner(s)
+        if st.override_vddsdio:
+            from .options import override_vddsdio
+
+            override_vddsdio(s, st.override_vddsdio)
         yield s
         ok = True
     finally:
         if ok:
+            if log:
+                for line in esptool_log.after_lines(st.after, s.stub):
+                    esptool_log.line(line)
             s.close(st.after)
         else:
             s.transport.close()

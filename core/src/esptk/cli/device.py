@@ -11,10 +11,10 @@ import typer
 
 from .. import __version__
 from ..chip import ChipSpec, format_mac
-from ..errors import CommandFailed, UsageError
-from ..fileio import parse_int, read_file, write_atomic
+from ..errors import CommandFailed, ImageError, UsageError
+from ..fileio import read_file, write_atomic
 from ..spiflash import size_name
-from . import console
+from . import checks, console
 from .connect import session, state_of
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def _memory(addr: int, verb: str) -> Iterator[None]:
 
 def read_mem(ctx: typer.Context, address: str, as_json: JsonOpt = False) -> None:
     """Read one 32-bit word of memory (or a register)."""
-    addr = parse_int(address, "address")
+    addr = checks.u32(address, "address")
     with session(ctx, use_stub=False) as s, _memory(addr, "read"):
         value = s.loader.read_reg(addr)
     _emit(ctx, as_json, {"address": addr, "value": value}, [f"0x{addr:08x} = 0x{value:08x}"])
@@ -93,7 +93,7 @@ def write_mem(ctx: typer.Context, address: str, value: str,
               mask: Annotated[str, typer.Argument(help="Bits to change.")] = "0xFFFFFFFF",
               as_json: JsonOpt = False) -> None:
     """Write a 32-bit word of memory (bits outside MASK keep their value)."""
-    addr, val, msk = parse_int(address, "address"), parse_int(value, "value"), parse_int(mask, "mask")
+    addr, val, msk = checks.u32(address, "address"), checks.u32(value, "value"), checks.u32(mask, "mask")
     with session(ctx, use_stub=False) as s, _memory(addr, "write"):
         s.loader.write_reg(addr, val, msk)
         after = s.loader.read_reg(addr)
@@ -105,9 +105,14 @@ def dump_mem(ctx: typer.Context, address: str, size: str, filename: str,
              no_progress: Annotated[bool, typer.Option("--no-progress")] = False,
              as_json: JsonOpt = False) -> None:
     """Read SIZE bytes of memory at ADDRESS (word by word) into FILENAME."""
-    addr, n = parse_int(address, "address"), parse_int(size, "size")
+    addr, n = checks.u32(address, "address"), checks.size(size)
     if addr % 4 or n % 4:
-        raise typer.BadParameter("address and size must be multiples of 4")
+        raise UsageError(f"dump-mem 0x{addr:x}+0x{n:x}: address and size must be multiples of 4",
+                         hint="memory is read in 32-bit words")
+    if addr + n > checks.U32 + 1:
+        raise UsageError(f"dump-mem 0x{addr:x}+0x{n:x} ends past the 32-bit address space",
+                         hint="check the address and the size")
+    checks.output_path(filename)
     buf = bytearray()
     with session(ctx, use_stub=False, no_progress=no_progress) as s:
         s.progress.start(f"Reading memory at 0x{addr:08x}", n)
@@ -127,6 +132,9 @@ def load_ram(ctx: typer.Context, filename: str, as_json: JsonOpt = False) -> Non
     from ..session import load_ram_segments
 
     data = read_file(filename, "image")
+    st = state_of(ctx)
+    if st.chip != "auto":  # the chip is known: refuse a bad image before connecting
+        ram_segments(st.registry, checks.chip(st), data, filename)
     with session(ctx, use_stub=False) as s:
         entry, segments = ram_segments(s.registry, s.chip, data, filename)
         s.progress.note(f"Loading {len(segments)} segments, entry 0x{entry:08x}")
@@ -137,7 +145,10 @@ def load_ram(ctx: typer.Context, filename: str, as_json: JsonOpt = False) -> Non
 
 def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> tuple[int, list[tuple[int, bytes]]]:
     """(entry, [(address, bytes)]) of an image whose segments all load into RAM."""
-    info = registry.hook.esptk_read_image(chip=chip, data=data)
+    try:
+        info = registry.chip_hook(chip).esptk_read_image(chip=chip, data=data)
+    except ImageError as e:  # the file given is not such an image: the user's input
+        raise UsageError(f"{name}: {e.message}", hint=e.hint) from None
     if info is None:
         raise UsageError(f"no plugin reads {chip.description} images")
     segs = []
@@ -155,7 +166,7 @@ def ram_segments(registry: Registry, chip: ChipSpec, data: bytes, name: str) -> 
 def run(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Leave the loader and run the application in flash."""
     with session(ctx, use_stub=False) as s:
-        s.flash.soft_reset(s.loader)
+        s.soft_reset()
         console.info("Running the application")
     _emit(ctx, as_json, {"chip": s.chip.name, "running": True}, [])
 

@@ -9,9 +9,9 @@ import typer
 
 from ..chip import parse_size
 from ..errors import FlashError, UsageError, VerifyError
-from ..fileio import parse_int, read_file, write_atomic
+from ..fileio import read_file, write_atomic
 from ..spiflash import size_name
-from . import console
+from . import checks, console
 from .connect import session, state_of
 
 if TYPE_CHECKING:
@@ -28,7 +28,8 @@ NoProgress = Annotated[bool, typer.Option("--no-progress", "-p", help="No progre
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results.")]
 
 
-Force = Annotated[bool, typer.Option("--force", help="Override the secure boot / flash encryption safety checks.")]
+Force = Annotated[bool, typer.Option("--force", help="Override the secure boot / flash encryption safety checks; "
+                                     "write-flash: also erase data outside a file that does not start a sector.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -48,9 +49,36 @@ def parse_pairs(args: list[str]) -> list[Region]:
         raise UsageError("expected ADDRESS FILE pairs", hint="e.g. write-flash 0x1000 bootloader.bin 0x10000 app.bin")
     regions = []
     for i in range(0, len(args), 2):
-        addr = parse_int(args[i], "address")
-        regions.append(Region(addr, read_file(args[i + 1]), args[i + 1]))
+        addr, name = checks.u32(args[i], "address"), args[i + 1]
+        data = read_file(name)
+        regions.extend(hex_regions(data, name) or [Region(addr, data, name)])
     return regions
+
+
+def hex_regions(data: bytes, name: str) -> list[Region] | None:
+    """An Intel HEX file (told by its content) as one region per contiguous run at the addresses
+    stored in it (the address given with it is not used, as with esptool); None for other files."""
+    from ..flasher import Region
+    from ..image.ihex import HexError, looks_like_hex, read_hex
+
+    if not looks_like_hex(data):
+        return None
+    try:
+        runs = read_hex(data)
+    except HexError:
+        return None
+    return [Region(a, d, f"{name}@0x{a:x}") for a, d in runs] or None
+
+
+def _check_before_connecting(ctx: typer.Context, regions: list[Region], mode: str, freq: str, size: str) -> None:
+    """What can be refused without the chip: option values, alignment, overlaps, sizes."""
+    from ..flasher import check_regions
+
+    st = state_of(ctx)
+    checks.flash_param(st, mode, "--flash-mode", "flash_mode_codes")
+    checks.flash_param(st, freq, "--flash-freq", "flash_freq_codes")
+    checks.flash_param(st, size, "--flash-size", "flash_size_codes", ("keep", "detect"))
+    check_regions(regions, checks.largest_flash(st))
 
 
 def _patch(s: Session, regions: list[Region], mode: str, freq: str, size: str) -> list[Region]:
@@ -73,6 +101,15 @@ def write_flash_cmd(
     compress: Annotated[bool, typer.Option("--compress", "-z", help="Compress (default with the stub).")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", "-u", help="Do not compress.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
+    spi_connection: Annotated[str | None, typer.Option(
+        "--spi-connection", "-sc", help="Flash pins: SPI, HSPI or CLK,Q,D,HD,CS (ESP32).")] = None,
+    skip_flashed: Annotated[bool, typer.Option(
+        "--skip-flashed", "-s", help="Skip files whose bytes are in flash already (MD5).")] = False,
+    diff_with: Annotated[list[str] | None, typer.Option(
+        "--diff-with", help="Files flashed before, one per pair ('skip' for none): write changed sectors only.",
+    )] = None,
+    trust_flash_content: Annotated[bool, typer.Option(
+        "--trust-flash-content", help="With --diff-with: do not check that flash holds the old files.")] = False,
     no_skip: Annotated[bool, typer.Option(
         "--no-skip", help="Write every sector, even those the flash already holds (found by the chip's MD5).",
     )] = False,
@@ -89,19 +126,28 @@ def write_flash_cmd(
 
     Sectors whose content is already right are not written again (the chip hashes its flash), so a
     rewrite after a small change, or after an interrupted write, sends only what differs."""
-    from ..flasher import verify_flash, write_flash
+    from ..flasher import verify_flash, warn_if_beyond_chip, write_flash
     from ..security_checks import check_erase, check_write, exclusive
+    from . import write_options as wo
 
     if compress and no_compress:
         raise UsageError("--compress and --no-compress exclude each other")
+    if skip_flashed and (diff_with or trust_flash_content):
+        raise UsageError("--skip-flashed excludes --diff-with and --trust-flash-content")
+    if trust_flash_content and not diff_with:
+        raise UsageError("--trust-flash-content only works with --diff-with", hint="add --diff-with OLD_FILE ...")
     exclusive(encrypt, encrypt_files or [])
+    pins = wo.parse_spi_connection(spi_connection) if spi_connection is not None else None
     regions = [] if encrypt_files and not pairs else [replace(r, encrypt=encrypt) for r in parse_pairs(pairs or [])]
     regions += [replace(r, encrypt=True) for r in parse_pairs(encrypt_files)] if encrypt_files else []
+    _check_before_connecting(ctx, regions, flash_mode, flash_freq, flash_size)
     if not no_compress:  # compress while connecting
         from ..packing import prefetch
 
         prefetch([r.data for r in regions if not r.encrypt])
     with session(ctx, no_progress=no_progress) as s:
+        if pins is not None:
+            wo.attach_pins(s, pins)
         secured = check_write(s, regions, force=force, ignore_flash_enc_efuse=ignore_flash_enc_efuse)
         for w in secured.warnings:
             console.warn(w)
@@ -112,9 +158,21 @@ def write_flash_cmd(
             regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
         elif (flash_mode, flash_freq, flash_size) != ("keep", "keep", "keep"):
             console.warn("secure boot is on: the flash settings in the image headers are left as they are")
-        results = write_flash(s, regions, compress=True if compress else (False if no_compress else None),
-                              erase_all=erase_all, flash_size=_flash_size(s, flash_size), skip=not no_skip)
-        checked = verify_flash(s, [r for r in regions if not r.encrypt]) if verify else []
+        given = _flash_size(s, flash_size)
+        if given is not None:
+            warn_if_beyond_chip(s, given)
+        # esptool's --skip-flashed / --diff-with act on plaintext files only (encrypted ones are written)
+        todo: list[Region] = [r for r in regions if not r.encrypt]
+        partial: list[Region] = []
+        if skip_flashed:
+            todo = wo.skip_flashed(s, todo)
+        elif diff_with:
+            todo, partial = wo.diff_with(s, todo, diff_with, trust_flash_content)
+        todo += [r for r in regions if r.encrypt]
+        results = write_flash(s, todo, compress=True if compress else (False if no_compress else None),
+                              erase_all=erase_all, flash_size=given, skip=not no_skip, force=force)
+        again = [r for r in regions if not r.encrypt] if verify else partial
+        checked = verify_flash(s, again) if again else []
     bad = [c for c in checked if not c["ok"]]
     if bad:
         raise VerifyError(f"verification failed at 0x{bad[0]['address']:08x}")
@@ -138,6 +196,7 @@ def verify_flash_cmd(
     from ..flasher import verify_flash
 
     regions = parse_pairs(pairs)
+    _check_before_connecting(ctx, regions, flash_mode, flash_freq, flash_size)
     with session(ctx) as s:
         regions = _patch(s, regions, flash_mode, flash_freq, flash_size)
         results = verify_flash(s, regions, diff=diff)
@@ -158,17 +217,28 @@ def verify_flash_cmd(
 
 def read_flash_cmd(
     ctx: typer.Context, address: str, size: str, filename: str,
+    flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=["ESPTK_FS", "ESPTOOL_FS"],
+                                            help="Flash size (e.g. 4MB) instead of detecting it.")] = "detect",
     no_progress: NoProgress = False, as_json: JsonOpt = False,
 ) -> None:
     """Read SIZE bytes (or ALL) of flash at ADDRESS into FILENAME (checked by the chip's MD5)."""
-    from ..flasher import prepare, read_flash
+    from ..flasher import detect_flash_size, prepare, read_flash
 
-    addr = parse_int(address, "address")
+    st = state_of(ctx)
+    addr = checks.u32(address, "address")
+    whole = size.strip().upper() == "ALL"
+    n = 0 if whole else checks.size(size)
+    checks.flash_span(st, addr, max(n, 1), "read")
+    checks.output_path(filename)
     with session(ctx, no_progress=no_progress) as s:
-        total = prepare(s)
-        n = total - addr if size.upper() == "ALL" else parse_size(size)
-        if addr + n > total:
-            raise UsageError(f"0x{addr:x}+0x{n:x} ends past the {size_name(total)} flash")
+        total = prepare(s, _flash_size(s, flash_size))
+        if whole:  # up to the detected size, whatever --flash-size says (as esptool)
+            detected = total if flash_size == "detect" else detect_flash_size(s)[1]
+            n, total = detected - addr, max(total, detected)
+        if addr >= total or addr + n > total:
+            where = f"address 0x{addr:x}" if whole else f"0x{addr:x}+0x{n:x}"
+            raise UsageError(f"{where} is past the end of the {size_name(total)} flash",
+                             hint="check the address and the size against the flash size")
         data = read_flash(s, addr, n)
     write_atomic(filename, data)
     if as_json or state_of(ctx).json:
@@ -198,7 +268,9 @@ def erase_region_cmd(ctx: typer.Context, address: str, size: str, as_json: JsonO
     from ..flasher import STUB_HINT, erase_region
     from ..security_checks import check_erase
 
-    addr, n = parse_int(address, "address"), parse_size(size)
+    addr, n = checks.u32(address, "address"), checks.size(size)
+    checks.erase_span(addr, n)
+    checks.flash_span(state_of(ctx), addr, n, "erase region")
     with session(ctx) as s:
         check_erase(s, force)
         verified = erase_region(s, addr, n)

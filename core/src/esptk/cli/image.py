@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import ChipError, EsptkError, ImageError, UsageError
-from . import console
+from . import checks, console
 from .app import state
-from .state import registry
+from .state import registry, registry_for_chip
 
 if TYPE_CHECKING:
     from ..chip import ChipSpec
@@ -37,13 +37,6 @@ def _input_errors() -> Iterator[None]:
         raise InputError(e.message, e.hint) from e
     except ChipError as e:
         raise UsageError(e.message, e.hint) from e
-
-
-def _number(text: str, what: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise UsageError(f"{what} '{text}' is not a number", hint="use decimal or 0x-prefixed hex") from None
 
 
 #: flash sizes esptool accepts for merge-bin --pad-to-size (any chip)
@@ -76,7 +69,7 @@ def _chip(ctx: typer.Context, command: str) -> ChipSpec:
         raise UsageError(f"{command} needs to know the chip",
                          hint=f"add --chip, e.g. 'esptk --chip esp32 {command} ...'")
     with _input_errors():
-        return registry().chip(name)
+        return registry_for_chip(name).chip(name)
 
 
 def _flash_choice(chip: ChipSpec, value: str | None, table: dict[str, int], what: str) -> str | None:
@@ -113,6 +106,7 @@ def elf2image(
     flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="qio/qout/dio/dout.")] = "qio",
     flash_freq: Annotated[str, typer.Option("--flash-freq", "-ff", envvar=FF_ENV, help="e.g. 40m, 80m.")] = "40m",
     flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=FS_ENV, help="e.g. 1MB, 4MB.")] = "1MB",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (files written).")] = False,
 ) -> None:
     """Build a flashable image from an ELF file."""
     from ..image.elf import ElfFile
@@ -139,13 +133,13 @@ def elf2image(
         flash_mode=mode or "qio", flash_freq=freq or "40m", flash_size=size or "1MB", version=version,
         min_rev=min_rev, min_rev_full=min_rev_full, max_rev_full=max_rev_full,
         secure_pad=2 if secure_pad_v2 else 1 if secure_pad else 0,
-        elf_sha256_offset=None if elf_sha256_offset is None else _number(elf_sha256_offset, "--elf-sha256-offset"),
+        elf_sha256_offset=None if elf_sha256_offset is None else checks.u32(elf_sha256_offset, "--elf-sha256-offset"),
         append_digest=not dont_append_digest, use_segments=use_segments,
         pad_to_size=_size(pad_to_size, "--pad-to-size"), ram_only_header=ram_only_header,
     )
     with _input_errors():
         elf = ElfFile.load(input)
-        files = registry().hook.esptk_build_image(chip=chip, elf=elf, settings=settings)
+        files = registry_for_chip(chip.name).chip_hook(chip).esptk_build_image(chip=chip, elf=elf, settings=settings)
     if files is None:
         raise UsageError(f"no plugin builds {chip.description} images", hint="install the chip's esptk plugin")
     for w in elf.warnings:
@@ -157,10 +151,10 @@ def elf2image(
         else:
             name = output if output is not None else os.path.splitext(input)[0] + f.suffix
         items.append((name, f.data))
+    for name, _data in items:
+        checks.output_path(name)
     write_files(items)
-    if not state(ctx).quiet:
-        for name, data in items:
-            console.info(f"Wrote {name} ({len(data)} bytes)")
+    _written(ctx, as_json, chip, items)
 
 
 def make_image(
@@ -169,6 +163,7 @@ def make_image(
     segfile: Annotated[list[str], typer.Option("--segfile", "-f", help="Segment file (repeat).")],
     segaddr: Annotated[list[str], typer.Option("--segaddr", "-a", help="Segment load address (repeat).")],
     entrypoint: Annotated[str, typer.Option("--entrypoint", "-e", help="Entry point address.")] = "0",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (file written).")] = False,
 ) -> None:
     """Build a v1 image (ESP8266) from raw segment files, as esptool 4 did."""
     from ..image.elf import ElfFile
@@ -186,16 +181,36 @@ def make_image(
         chip = chips[0]
     else:
         chip = _chip(ctx, "make-image")
-    segs = [Segment(_number(a, "segment address"), read_input(f), os.path.basename(f))
-            for f, a in zip(segfile, segaddr, strict=True)]
+    entry = checks.u32(entrypoint, "entry point")
+    addrs = [checks.u32(a, "segment address") for a in segaddr]
+    checks.output_path(output)
+    segs = [Segment(a, read_input(f), os.path.basename(f)) for f, a in zip(segfile, addrs, strict=True)]
+    for seg in segs:
+        if seg.end > checks.U32 + 1:
+            raise UsageError(f"segment {seg.name} at 0x{seg.addr:x} ends past the 32-bit address space",
+                             hint="check the --segaddr")
     zero_size = next((n for n, c in chip.flash_size_codes.items() if c == 0), "1MB")
     settings = ImageSettings(flash_size=zero_size, raw_segments=True)
     with _input_errors():
-        elf = ElfFile.from_segments(segs, _number(entrypoint, "entry point"))
-        files = reg.hook.esptk_build_image(chip=chip, elf=elf, settings=settings)
+        elf = ElfFile.from_segments(segs, entry)
+        files = reg.chip_hook(chip).esptk_build_image(chip=chip, elf=elf, settings=settings)
     if not files:
         raise UsageError(f"no plugin builds {chip.description} images", hint="install the chip's esptk plugin")
     write_files([(output, files[0].data)])
+    _written(ctx, as_json, chip, [(output, files[0].data)], quiet=True)
+
+
+def _written(ctx: typer.Context, as_json: bool, chip: ChipSpec, items: list[tuple[str, bytes]],
+             quiet: bool = False, **extra: object) -> None:
+    """Report the files an offline command wrote: one JSON object with --json, else a line each."""
+    if as_json or state(ctx).json:
+        import hashlib
+
+        console.out_json({"chip": chip.name, **extra, "files": [
+            {"file": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in items]})
+    elif not (quiet or state(ctx).quiet):
+        for name, data in items:
+            console.info(f"Wrote {name} ({len(data)} bytes)")
 
 
 def _guess_chip(data: bytes) -> ChipSpec:
@@ -276,7 +291,7 @@ def image_info(
 def _read_one(chip_name: str, data: bytes) -> tuple[ChipSpec, ImageInfo]:
     with _input_errors():
         chip = _guess_chip(data) if chip_name == "auto" else registry().chip(chip_name)
-        info = registry().hook.esptk_read_image(chip=chip, data=data)
+        info = registry().chip_hook(chip).esptk_read_image(chip=chip, data=data)
     if info is None:
         raise UsageError(f"no plugin reads {chip.description} images", hint="install the chip's esptk plugin")
     return chip, info
@@ -304,6 +319,7 @@ def merge_bin(
     flash_mode: Annotated[str, typer.Option("--flash-mode", "-fm", envvar=FM_ENV, help="keep or e.g. dio.")] = "keep",
     flash_freq: Annotated[str, typer.Option("--flash-freq", "-ff", envvar=FF_ENV, help="keep or e.g. 40m.")] = "keep",
     flash_size: Annotated[str, typer.Option("--flash-size", "-fs", envvar=FS_ENV, help="keep or e.g. 4MB.")] = "keep",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (file written).")] = False,
 ) -> None:
     """Merge files at flash addresses into one raw, Intel HEX or UF2 file."""
     from ..image import merge
@@ -315,19 +331,19 @@ def merge_bin(
         raise UsageError(f"unknown --format '{format}'", hint="use raw, hex or uf2")
     if not addr_files or len(addr_files) % 2:
         raise UsageError("give pairs of address and file", hint="e.g. merge-bin -o out.bin 0x1000 bootloader.bin")
-    pairs = [(_number(addr_files[i], "address"), addr_files[i + 1]) for i in range(0, len(addr_files), 2)]
-    for addr, _path in pairs:
-        if addr < 0:
-            raise UsageError(f"address {addr} is negative", hint="flash addresses start at 0")
+    top = checks.table_top(chip)
+    pairs = [(checks.u32(addr_files[i], "address"), addr_files[i + 1]) for i in range(0, len(addr_files), 2)]
     mode = _flash_choice(chip, flash_mode, chip.flash_mode_codes, "flash mode")
     freq = _flash_choice(chip, flash_freq, chip.flash_freq_codes, "flash frequency")
     size = _flash_choice(chip, flash_size, chip.flash_size_codes, "flash size")
-    offset = _number(target_offset, "--target-offset")
+    offset = checks.u32(target_offset, "--target-offset")
     pad = _flash_size_bytes(pad_to_size, "--pad-to-size")
+    checks.output_path(output)
     with _input_errors():
         pieces = merge.load_pieces(pairs)
+        merge.check_extent(pieces, top, chip.description)
         merge.check_overlaps(pieces)
-        for w in merge.patch_pieces(registry(), chip, pieces, mode, freq, size):
+        for w in merge.patch_pieces(registry_for_chip(chip.name), chip, pieces, mode, freq, size):
             console.warn(w)
         if fmt == "raw":
             data = merge.merge_raw(pieces, offset, pad)
@@ -342,5 +358,7 @@ def merge_bin(
                                  hint="use at most 452 bytes (476 with --md5-disable)")
             data = merge.merge_uf2(pieces, family, chunk_size, not md5_disable)
     write_files([(output, data)])
-    if not state(ctx).quiet:
+    if as_json or state(ctx).json:
+        _written(ctx, True, chip, [(output, data)], format=fmt)
+    elif not state(ctx).quiet:
         console.info(f"Wrote {output} ({len(data)} bytes, {fmt})")

@@ -11,12 +11,12 @@ import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from ..errors import SecurityError, UnsupportedChip, UsageError
 from ..fileio import parse_int, read_file, write_atomic
 from . import console
 from .connect import state_of
+from .groups import AliasGroup
 from .multi import SpreadCommand
 
 if TYPE_CHECKING:
@@ -25,16 +25,10 @@ if TYPE_CHECKING:
 ALIASES = {"digest-rsa-public-key": "digest-sbv2-public-key"}
 
 
-class SecureGroup(TyperGroup):
+class SecureGroup(AliasGroup):
     """Finds ``sign_data`` as ``sign-data`` and espsecure's old command names."""
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        name = cmd_name.replace("_", "-")
-        return super().get_command(ctx, ALIASES.get(name, name))
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        name, cmd, rest = super().resolve_command(ctx, args)
-        return (cmd.name if cmd else name), cmd, rest
+    aliases = ALIASES
 
 
 secure_app = typer.Typer(
@@ -58,12 +52,12 @@ def scheme(ctx: typer.Context) -> SecurityScheme:
     reg = st.registry
     if st.chip.lower() != "auto":
         chip = reg.chip(st.chip)
-        found = reg.hook.esptk_security(chip=chip)
+        found = reg.chip_hook(chip).esptk_security(chip=chip)
         if found is None:
             raise UnsupportedChip(f"the {chip.description} has no secure boot or flash encryption in esptk",
                                   hint="check --chip")
         return found
-    answers = [(name, reg.hook.esptk_security(chip=spec)) for name, spec in sorted(reg.chips.items())]
+    answers = [(name, reg.chip_hook(spec).esptk_security(chip=spec)) for name, spec in sorted(reg.chips.items())]
     offered = [(name, s) for name, s in answers if s is not None]
     if not offered:
         raise UnsupportedChip("no installed chip plugin offers secure boot or flash encryption",

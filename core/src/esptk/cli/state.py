@@ -21,6 +21,30 @@ def registry() -> Registry:
     return _REGISTRY
 
 
+_PARTIAL: dict[str, Registry] = {}
+
+
+def registry_for_chip(name: str) -> Registry:
+    """For offline commands that name the chip: a registry with only that chip's plugin (no
+    transports, no other chips: faster start-up). Falls back to the full registry."""
+    import os
+
+    from ..errors import EsptkError
+
+    key = name.lower().replace("-", "").replace("_", "")
+    if key == "auto" or os.environ.get("ESPTK_PLUGINS") is not None:
+        return registry()
+    if key not in _PARTIAL:
+        from ..plugins import make_plugin_manager
+
+        _PARTIAL[key] = make_plugin_manager(allow={key})
+    try:
+        _PARTIAL[key].chip(name)
+    except EsptkError:  # the chip comes from a plugin of another name
+        return registry()
+    return _PARTIAL[key]
+
+
 @dataclass
 class AppState:
     chip: str = "auto"
@@ -35,6 +59,9 @@ class AppState:
     debug: bool = False
     quiet: bool = False
     verbose: bool = False
+    log_format: str = "auto"
+    port_filter: tuple[str, ...] = ()
+    override_vddsdio: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

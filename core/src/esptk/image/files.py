@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Sequence
 
 from ..errors import UsageError
+from ..fileio import output_mode
 
 
 def write_files(items: Sequence[tuple[str, bytes]]) -> None:
@@ -19,6 +20,7 @@ def write_files(items: Sequence[tuple[str, bytes]]) -> None:
             temps.append((tmp, path))
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
+            os.chmod(tmp, output_mode(path))
         for tmp, path in temps:
             os.replace(tmp, path)
     except OSError as e:
@@ -33,8 +35,11 @@ def write_files(items: Sequence[tuple[str, bytes]]) -> None:
 
 def read_input(path: str) -> bytes:
     """Read an input file, turning OS errors into one-line usage errors."""
+    from ..fileio import NotRegularFile, read_regular
+
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return read_regular(path)
+    except NotRegularFile:
+        raise UsageError(f"cannot read {path}: not a regular file", hint="name a file, not a FIFO or device") from None
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror or e}", hint="check the file name") from None

@@ -47,6 +47,15 @@ def load_pieces(pairs: Sequence[tuple[int, str]]) -> list[Piece]:
     return sorted(pieces, key=lambda p: p.addr)
 
 
+def check_extent(pieces: Sequence[Piece], top: int, chip: str) -> None:
+    """Refuse pieces that end past ``top``, the largest flash the chip can have (a raw output
+    would otherwise be gigabytes of 0xFF)."""
+    for p in pieces:
+        if p.end > top:
+            raise UsageError(f"{p.source} (0x{p.addr:x}-0x{p.end - 1:x}) ends past 0x{top:x}, the largest {chip} flash",
+                             hint="check the address")
+
+
 def check_overlaps(pieces: Sequence[Piece]) -> None:
     """Refuse pieces whose sector-rounded ranges meet (they would erase each other when flashed)."""
     for prev, cur in zip(pieces, pieces[1:], strict=False):

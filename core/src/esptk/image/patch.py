@@ -50,7 +50,7 @@ def patch_flash_params(
         return data, [f"the file at 0x{offset:x} doesn't look like an image, so its flash settings are "
                       "not changed"]
     try:
-        info = registry.hook.esptk_read_image(chip=chip, data=data)
+        info = registry.chip_hook(chip).esptk_read_image(chip=chip, data=data)
     except ImageError as e:
         return data, [f"the file at 0x{offset:x} is not a valid {chip.description} image ({e}), so its "
                       "flash settings are not changed"]

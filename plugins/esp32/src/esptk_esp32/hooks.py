@@ -1,4 +1,7 @@
-"""Hook implementations of the ESP32 plugin (thin: the facts live in the modules beside)."""
+"""Hook implementations of the ESP32 plugin (thin: the facts live in the modules beside).
+
+Chip-bound hooks are only called for the chips this plugin registers (core's chip_hook dispatch).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from esptk.stub import StubImage
 from .spec import ESP32, FAMILY
 
 if TYPE_CHECKING:
+    from esptk.efuse import EfuseSupport
     from esptk.image.elf import ElfFile
     from esptk.image.model import ImageFile, ImageInfo, ImageSettings
     from esptk.security import SecurityScheme
@@ -33,8 +37,8 @@ def esptk_known_chips() -> list[KnownChip]:
 
 @hookimpl
 def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
-    if chip.name != CHIP.name or stub:
-        return None
+    if stub:
+        return None  # the stub has no quirks: core's default answers
     from .flash import ESP32RomFlash
 
     return ESP32RomFlash.default_for(chip, stub)
@@ -46,8 +50,6 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
 @hookimpl
 def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
     """Our own stub (built from stubs/ in the esptk repository; see stubs/README.md), ESP32 only."""
-    if chip.name != CHIP.name:
-        return None
     return StubImage.from_json((files(__package__) / "stub" / "esp32.json").read_text())
 
 
@@ -56,8 +58,6 @@ def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
 
 @hookimpl
 def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile] | None:
-    if chip.name != CHIP.name:
-        return None
     from .image import build_image
 
     return build_image(chip, elf, settings)
@@ -65,8 +65,6 @@ def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> 
 
 @hookimpl
 def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
-    if chip.name != CHIP.name:
-        return None
     from .image import read_image
 
     return read_image(chip, data)
@@ -77,11 +75,19 @@ def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
 
 @hookimpl
 def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
-    if chip.name != CHIP.name:
-        return None
     from .sim import make_sim_chip
 
     return make_sim_chip(CHIP, options)
+
+
+# --- eFuses (esptk_efuse) -------------------------------------------------------------------
+
+
+@hookimpl
+def esptk_efuse(chip: ChipSpec) -> EfuseSupport:
+    from .efuse import ESP32Efuse
+
+    return ESP32Efuse()
 
 
 # --- secure boot and flash encryption (esptk_security) -----------------------------------------
@@ -89,8 +95,6 @@ def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
 
 @hookimpl
 def esptk_security(chip: ChipSpec) -> SecurityScheme | None:
-    if chip.name != CHIP.name:
-        return None
     from .secure import ESP32Security
 
     return ESP32Security()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from esptk.image.elf import ElfFile
 
 MAGIC = 0xE9
+ELF_MACHINE = 0x5E  #: Xtensa
 PAGE = 0x10000
 HEADER = struct.Struct("<BBBBI")
 EXTENDED = struct.Struct("<BBBBHBHH4sB")
@@ -69,6 +70,9 @@ class _Writer:
         self.elf_sha = elf_sha
 
     def segment(self, addr: int, data: bytes) -> None:
+        if len(data) % 4:  # a filler or split piece before a flash segment whose address is not 4-aligned
+            raise ImageError(f"a segment at 0x{addr:08x} would be {len(data)} bytes long, not a multiple of 4",
+                             hint="flash-mapped sections must start at 4-byte aligned addresses")
         if self.elf_sha is not None:
             data = insert_elf_sha256(data, len(self.out) + 8, self.sha_offset, self.elf_sha)
         self.out += RECORD.pack(addr, len(data)) + data
@@ -125,7 +129,10 @@ def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[I
     if settings.raw_segments:
         raise ImageError(f"images of raw segments (make-image) are not supported for {chip.description}",
                          hint="build the image from the ELF file with elf2image")
+    elf.require_machine(ELF_MACHINE, chip.description)
     segs = merge_adjacent(elf.loadable(settings.use_segments), chip.memory_map)
+    if settings.ram_only_header:  # esptool 5.6 merges again in address order here (seen as a peer)
+        segs = merge_adjacent(sorted(segs, key=lambda s: s.addr), chip.memory_map)
     if len(segs) > MAX_SEGMENTS:
         raise ImageError(f"{elf.name}: {len(segs)} segments after merging, an image holds at most {MAX_SEGMENTS}",
                          hint="check the linker script: too many separate loadable sections")

@@ -18,17 +18,16 @@ from importlib.resources import files
 from esptk.simchip import SimChip, SimRegion, program_digest
 from esptk.stub import StubImage
 
+from .efuse_sim import EfuseController, factory_block0
 from .spec import APB_CTL_DATE, EFUSE_BASE, ESP32
 
 DEFAULT_MAC = "24:0a:c4:12:34:56"
 XTAL_HZ = 40_000_000
 SYNC_VALUE = 0x20120707
 RTC_CALI_REG = 0x3FF5F06C
-#: RTC calibration and CK8M chosen so that the host's ROM baud correction finds 40 MHz exactly:
-#: cali * 15625 * ck8m / 40 = 800 * 15625 * 128 / 40 = 40e6
+#: RTC calibration chosen, with the factory CLK8M_FREQ eFuse (efuse_sim.CK8M = 128), so that the host's
+#: ROM baud correction finds 40 MHz exactly: cali * 15625 * ck8m / 40 = 800 * 15625 * 128 / 40 = 40e6
 RTC_CALI = 800
-CK8M = 128
-ADC_VREF = 0x0A
 UART0_DATE = 0x3FF40078
 UART_DATE_VALUE = 0x15122500  #: PROTOCOL.md 14 (real ROMs, also through 0x60000078)
 AHB_VIEW = (0x60000000, 0x60040000, 0x3FF40000)  #: PROTOCOL.md 14: same registers, other address
@@ -52,29 +51,30 @@ REGIONS = (
 ALIASES = (AHB_VIEW, (0x400C0000, 0x400C2000, 0x3FF80000))
 
 
-def mac_crc8(data: bytes) -> int:
-    """CRC-8 (Dallas/Maxim, reflected polynomial 0x8C, init 0) over the MAC bytes in printed order
-    (SECURITY.md 3): the byte the eFuse MAC field carries in word 2 bits 16-23."""
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8C if crc & 1 else crc >> 1
-    return crc
-
-
 def efuse_words(mac: bytes) -> dict[int, int]:
-    """BLOCK0 words 0..6 (PROTOCOL.md 6.2.1) for a dual-core D0WD-V3 rev v3.0 with ``mac``."""
-    w1 = int.from_bytes(mac[2:6], "big")
-    w2 = (mac_crc8(mac) << 16) | (mac[0] << 8) | mac[1]
-    w3 = (1 << 9) | (1 << 13) | (1 << 15)  # package D0WD, CPU_FREQ_RATED (240 MHz), rev bit0
-    w4 = (ADC_VREF << 8) | CK8M
-    w5 = 1 << 20  # rev bit1; SPI pads 0 = default pins; minor revision 0
-    words = (0, w1, w2, w3, w4, w5, 0)
-    return {EFUSE_BASE + 4 * n: w for n, w in enumerate(words)}
+    """BLOCK0 words 0..6 (PROTOCOL.md 6.2.1) for a dual-core D0WD-V3 rev v3.0 with ``mac``, by address
+    (what the eFuse controller model starts from when no eFuse file holds the chip's state)."""
+    return {EFUSE_BASE + 4 * n: w for n, w in enumerate(factory_block0(mac))}
 
 
 class ESP32Sim(SimChip):
+    def efuses(self) -> EfuseController:
+        return next(d for d in self.devices if isinstance(d, EfuseController))
+
+    def flash_encrypt(self, address: int, data: bytes) -> bytes | None:
+        """The flash-encryption engine: AES with the BLOCK1 key and FLASH_CRYPT_CONFIG's tweak
+        (SECURITY.md 5.6). Without a key in BLOCK1 the chip cannot encrypt: None."""
+        ctrl = self.efuses()
+        key = ctrl.flash_key()
+        if key is None:
+            return None
+        if not data:
+            return b""
+        from . import flash_crypt  # type: ignore[attr-defined,unused-ignore]
+
+        out: bytes = flash_crypt.encrypt(key, address, data, ctrl.flash_crypt_conf())
+        return out
+
     def boot_log(self, reason: str, download: bool) -> bytes:
         rst = "0x3 (SW_RESET)" if reason == "software" else "0x1 (POWERON_RESET)"
         if download:
@@ -115,4 +115,5 @@ def make_sim_chip(spec: ESP32, options: dict[str, str]) -> SimChip:
         rom_needs_attach=True,
         rom_default_flash_size=2 * 1024 * 1024,
         rom_baud_change_noise=b"\x20",
+        devices=(EfuseController(factory_block0(mac), options.get("efuse_file") or None),),
     )

@@ -81,6 +81,9 @@ class ESP32(ChipSpec):
         MemoryRegion("RTC_DATA", 0x50000000, 0x50002000),
     )
     uf2_family_id = 0x1C5F21B0
+    # RTC_CNTL_SDIO_CONF: XPD bit31, DREFH 29-30, DREFM 27-28, DREFL 25-26, FORCE bit22, PD_EN bit21
+    # (PROTOCOL.md 6.2.9; the words are the ones esptool 5.6 writes, seen with --trace)
+    vddsdio_override = (0x3FF48074, {"1.8V": 0x80600000, "1.9V": 0xFE600000, "OFF": 0x00600000})
     image_chip_id = 0
 
     def read_mac(self, regs: RegisterAccess) -> bytes:

@@ -30,9 +30,23 @@ def rom_erase_size(offset: int, size: int) -> int:
     return (n - head) * SECTOR
 
 
+def rom_erased_sectors(offset: int, erase_word: int) -> int:
+    """How many sectors from ``offset``'s sector the ROM erases for a FLASH_BEGIN erase word: the
+    sectors up to the next 64 KiB boundary, then the requested count on top (PROTOCOL.md 2.5)."""
+    m = math.ceil(erase_word / SECTOR)
+    start = offset // SECTOR
+    return m + min(SECTORS_PER_BLOCK - start % SECTORS_PER_BLOCK, m) if m else 0
+
+
 class ESP8266RomFlash(FlashProtocol):
     def erase_size(self, offset: int, size: int) -> int:
         return rom_erase_size(offset, size)
+
+    def erased_span(self, offset: int, size: int) -> tuple[int, int]:
+        # an odd number of sectors that ends before the next 64 KiB boundary cannot be erased
+        # exactly: the ROM erases twice what it is asked for there, so one sector more goes
+        start = offset - offset % SECTOR
+        return start, rom_erased_sectors(offset, rom_erase_size(offset, size)) * SECTOR
 
     def attach(self, loader: Loader) -> None:
         # the ROM has no SPI_ATTACH: an empty FLASH_BEGIN attaches the flash

@@ -1,4 +1,7 @@
-"""Hook implementations of the ESP8266 plugin (thin: the facts live in the modules beside)."""
+"""Hook implementations of the ESP8266 plugin (thin: the facts live in the modules beside).
+
+Chip-bound hooks are only called for the chips this plugin registers (core's chip_hook dispatch).
+"""
 
 from __future__ import annotations
 
@@ -27,8 +30,6 @@ def esptk_register_chips() -> list[ChipSpec]:
 
 @hookimpl
 def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
-    if chip.name != CHIP.name:
-        return None
     from .flash import ESP8266RomFlash, ESP8266StubFlash
 
     return (ESP8266StubFlash if stub else ESP8266RomFlash).default_for(chip, stub)
@@ -40,8 +41,6 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
 @hookimpl
 def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
     """Our own stub (built from stubs/ in the esptk repository; see stubs/README.md), ESP8266 only."""
-    if chip.name != CHIP.name:
-        return None
     return StubImage.from_json((files(__package__) / "stub" / "esp8266.json").read_text())
 
 
@@ -50,8 +49,6 @@ def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
 
 @hookimpl
 def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile] | None:
-    if chip.name != CHIP.name:
-        return None
     from .image import build_image
 
     return build_image(chip, elf, settings)
@@ -59,8 +56,6 @@ def esptk_build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> 
 
 @hookimpl
 def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
-    if chip.name != CHIP.name:
-        return None
     from .image import read_image
 
     return read_image(chip, data)
@@ -71,8 +66,6 @@ def esptk_read_image(chip: ChipSpec, data: bytes) -> ImageInfo | None:
 
 @hookimpl
 def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip | None:
-    if chip.name != CHIP.name:
-        return None
     from .sim import make_sim_chip
 
     return make_sim_chip(CHIP, options)

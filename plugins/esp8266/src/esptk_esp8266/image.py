@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from esptk.image.elf import ElfFile
 
 MAGIC = 0xE9
+ELF_MACHINE = 0x5E  #: Xtensa
 MAGIC_V2 = 0xEA
 IROM_BASE = 0x40200000
 HEADER = struct.Struct("<BBBBI")
@@ -71,6 +72,7 @@ def _image(head: bytes, segs: list[Segment], sha: tuple[int | None, bytes]) -> b
 
 
 def build_image(chip: ChipSpec, elf: ElfFile, settings: ImageSettings) -> list[ImageFile]:
+    elf.require_machine(ELF_MACHINE, chip.description)
     if settings.raw_segments:
         return [_build_raw(chip, elf, settings)]
     segs = merge_adjacent(elf.loadable(settings.use_segments), chip.memory_map)

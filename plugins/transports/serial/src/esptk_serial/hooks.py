@@ -10,3 +10,13 @@ def esptk_register_transports() -> list[type]:
     from .port import SerialTransport
 
     return [SerialTransport]
+
+
+@hookimpl
+def esptk_list_ports() -> list[object]:
+    from serial.tools import list_ports
+
+    from esptk.ports import PortInfo
+
+    return [PortInfo(p.device, p.vid, p.pid, p.serial_number, p.manufacturer, p.description)
+            for p in list_ports.comports()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import struct
+import time
 from typing import ClassVar
 
 import serial
@@ -14,6 +15,8 @@ from esptk.transport import Capability, url_scheme
 
 #: pyserial URL handlers whose links carry no modem control lines
 NO_LINES = {"socket", "loop", "spy-socket"}
+POLL = 0.05  #: seconds one port read waits; read() repeats it up to the caller's timeout
+WRITE_TIMEOUT = 10
 
 
 class SerialTransport:
@@ -41,8 +44,20 @@ class SerialTransport:
 
     def open(self) -> None:
         try:
-            port = serial.serial_for_url(self.url, do_not_open=True, baudrate=self._baud, timeout=0.1,
-                                         write_timeout=10)
+            self._open()
+        except TransportError as e:
+            # some RFC 2217 servers (ser2net in front of a pty) never confirm SET_CONTROL; pyserial's
+            # ign_set_control option stops waiting for that confirmation
+            if url_scheme(self.url) != "rfc2217" or "option 'control'" not in str(e) or "ign_set_control" in self.url:
+                raise
+            self.url += ("&" if "?" in self.url else "?") + "ign_set_control"
+            self._open()
+
+    def _open(self) -> None:
+        try:
+            # pyserial's rfc2217 class refuses a write timeout (NotImplementedError)
+            extra = {} if url_scheme(self.url) == "rfc2217" else {"write_timeout": WRITE_TIMEOUT}
+            port = serial.serial_for_url(self.url, do_not_open=True, baudrate=self._baud, timeout=POLL, **extra)
             if isinstance(port, serial.Serial) and os.name == "posix" and url_scheme(self.url) == "serial":
                 port.exclusive = True
             port.open()
@@ -95,19 +110,24 @@ class SerialTransport:
                 self._port = None
 
     def read(self, size: int, timeout: float) -> bytes:
+        """Up to ``size`` bytes, waiting at most ``timeout`` seconds for the first. The port's own
+        timeout stays fixed (POLL): changing it reconfigures the port, and over RFC 2217 that is a
+        round trip to the server on every read."""
         p = self.port
+        deadline = time.monotonic() + max(timeout, 0.0)
         try:
-            waiting = p.in_waiting
-            if waiting:
-                return bytes(p.read(min(size, waiting)))
-            p.timeout = max(timeout, 0.0)
-            first = p.read(1)
-            if not first:
-                return b""
-            more = p.in_waiting
-            if more and size > 1:
-                first += p.read(min(size - 1, more))
-            return bytes(first)
+            while True:
+                waiting = p.in_waiting
+                if waiting:
+                    return bytes(p.read(min(size, waiting)))
+                first = p.read(1)
+                if first:
+                    more = p.in_waiting
+                    if more and size > 1:
+                        first += p.read(min(size - 1, more))
+                    return bytes(first)
+                if time.monotonic() >= deadline:
+                    return b""
         except serial.SerialException as e:
             from esptk.errors import LinkLost
 

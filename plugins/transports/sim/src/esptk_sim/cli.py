@@ -54,6 +54,8 @@ def serve(
     flash_size: Annotated[str | None, typer.Option(help="Flash size, e.g. 4MB.")] = None,
     flash_id: Annotated[str | None, typer.Option(help="JEDEC id, e.g. 0x1640ef (sets the size).")] = None,
     flash_file: Annotated[str | None, typer.Option(help="Keep the flash content in this file.")] = None,
+    efuse_file: Annotated[str | None, typer.Option(
+        help="Keep the eFuses in this file (espefuse --virt --path-efuse-file format).")] = None,
     timing: Annotated[bool, typer.Option(
         help="Model line rate and flash timing (= --option timing=all; timing=link or =flash: one half).")] = False,
     latency_ms: Annotated[float, typer.Option(help="Latency per transfer (USB bridge), ms.")] = 0.0,
@@ -78,7 +80,8 @@ def serve(
         if not sep:
             raise UsageError(f"bad --option {item!r}", hint="write NAME=VALUE, e.g. --option drop_rate=0.001")
         given[key.strip()] = value.strip()
-    named = {"mac": mac, "flash_size": flash_size, "flash_id": flash_id, "flash_file": flash_file}
+    named = {"mac": mac, "flash_size": flash_size, "flash_id": flash_id, "flash_file": flash_file,
+             "efuse_file": efuse_file}
     given.update({k: v for k, v in named.items() if v is not None})
     faults = {"drop_rate": drop_rate or None, "corrupt_rate": corrupt_rate or None, "reset_at": reset_at,
               "hang_at": hang_at, "seed": seed or None, "latency_ms": latency_ms or None,

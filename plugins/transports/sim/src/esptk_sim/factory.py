@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from esptk.errors import EsptkError, UsageError
+from esptk.errors import EsptkError, TransportError, UsageError
 
 from .engine import VirtualChip
 from .nor import NorFlash
@@ -24,11 +24,11 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
     except EsptkError as e:
         have = ", ".join(sorted(registry.chips)) or "none installed"
         raise UsageError(f"unknown chip {chip!r} for the virtual chip", hint=f"chips: {have}") from e
-    model = registry.hook.esptk_sim_chip(chip=spec, options=options.raw)
+    model = registry.chip_hook(spec).esptk_sim_chip(chip=spec, options=options.raw)
     if model is None:
         raise UsageError(f"no virtual-chip model for {spec.description}",
                          hint="the chip plugin does not implement esptk_sim_chip")
-    flash = NorFlash.load(options.flash_file, options.flash_size) if options.flash_file else None
+    flash = _load_flash(options.flash_file, options.flash_size) if options.flash_file else None
     vc = VirtualChip(model, options, flash)
     image = registry.hook.esptk_select_stub(chip=spec, revision=None)
     if image is not None:  # which protocol our stub speaks (timing model)
@@ -36,8 +36,32 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
     return vc
 
 
+def _load_flash(path: str, size: int) -> NorFlash:
+    """Refuse now, not when the chip is powered off, a flash file that could not be saved."""
+    hint = "flash_file names a file in an existing, writable folder"
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"flash file {path} is a directory", hint=hint)
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise UsageError(f"flash file {path} is not a regular file", hint=hint)
+    if not os.path.isdir(folder):
+        raise UsageError(f"the folder of flash file {path} does not exist", hint=hint)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write flash file {path}: the folder is not writable", hint=hint)
+    try:
+        return NorFlash.load(path, size)
+    except OSError as e:
+        raise UsageError(f"cannot read flash file {path}: {e.strerror or e}", hint=hint) from None
+
+
 def save_flash(vc: VirtualChip, options: SimOptions | None = None) -> None:
     """Write the flash back to ``flash_file`` (atomically) if it changed or the file does not exist yet."""
+    for dev in vc.chip.devices:
+        dev.close()  # peripheral models persist their state (eFuse file ...)
     path = (options or vc.options).flash_file
     if path and (vc.flash.dirty or not os.path.exists(path)):
-        vc.flash.save(path)
+        try:
+            vc.flash.save(path)
+        except OSError as e:
+            raise TransportError(f"cannot save the virtual flash to {path}: {e.strerror or e}",
+                                 hint="check the free space and the folder's permissions") from None

@@ -19,7 +19,7 @@ _MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
 KNOWN = (
     "mac", "flash_id", "flash_size", "flash_file", "baud", "timing", "latency_ms", "inflate_rate",
     "drop_rate", "corrupt_rate", "delay_rate", "delay_ms", "drop_at", "corrupt_at", "delay_at", "reset_at", "hang_at",
-    "fault_dir", "seed", "stub_protocol", "stub_in_flight",
+    "fault_dir", "seed", "efuse_file", "stub_protocol", "stub_in_flight",
 )
 
 

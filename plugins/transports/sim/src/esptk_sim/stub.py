@@ -174,6 +174,10 @@ class StubLoader:
     # --- flash writes ---------------------------------------------------------------------------
     def do_flash_begin(self, req: Request, at: float, kind: str = "flash") -> None:
         size, blocks, block_size, offset = struct.unpack_from("<IIII", req.payload)
+        encrypt = len(req.payload) == 20 and struct.unpack_from("<I", req.payload, 16)[0] == 1
+        if encrypt and (offset % 32 or self.vc.chip.flash_encrypt(offset, b"") is None):
+            self.reply(req.op, at, SPI_FAIL)  # no engine or no key burnt: refused
+            return
         if block_size > MAX_BLOCK:
             self.reply(req.op, at, BAD_BLOCKSIZE)
             return
@@ -181,7 +185,7 @@ class StubLoader:
         if offset + size > limit:
             self.reply(req.op, at, SPI_FAIL)
             return
-        self.session = Session(kind, offset, size, blocks, block_size)
+        self.session = Session(kind, offset, size, blocks, block_size, encrypt=encrypt)
         self.reply(req.op, at)
 
     def do_flash_defl_begin(self, req: Request, at: float) -> None:
@@ -217,9 +221,12 @@ class StubLoader:
                 code = TOO_MUCH
         data = data[: s.remaining]
         erasing = programming = 0.0
+        addr, out = s.cursor, data
+        if s.encrypt:
+            addr, out = self._encrypt_units(s, data)
         try:
             erasing = s.erase_ahead(self.vc.flash, s.cursor + len(data))
-            programming = self.vc.flash.program(s.cursor, data)
+            programming = self.vc.flash.program(addr, out)
         except FlashRangeError:
             code = SPI_FAIL
         s.cursor += len(data)
@@ -227,6 +234,19 @@ class StubLoader:
         if self.vc.model.inflate_overlaps_program:  # a page programs while the next bytes inflate
             return erasing + max(inflating, programming), code
         return erasing + inflating + programming, code
+
+    def _encrypt_units(self, s: Session, data: bytes) -> tuple[int, bytes]:
+        """The engine encrypts whole 32-byte units: bytes of a unit not yet complete wait for the
+        next block (inflated pieces come in any length). Returns (address, ciphertext to program)."""
+        buf = s.carry + data
+        start = s.cursor - len(s.carry)
+        last = len(data) >= s.remaining
+        n = len(buf) if last else len(buf) - len(buf) % 32
+        s.carry = buf[n:]
+        if last and n % 32:
+            self.pending = BAD_LEN  # the host must pad encrypted data to whole units
+            return start, b""
+        return start, (self.vc.chip.flash_encrypt(start, buf[:n]) or b"") if n else b""
 
     def do_flash_defl_data(self, req: Request, at: float) -> None:
         self.do_flash_data(req, at, "defl")

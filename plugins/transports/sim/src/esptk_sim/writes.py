@@ -42,6 +42,8 @@ class Session:
     erase_next: int = 0  #: next sector address the stub's lazy erase handles
     erase_end: int = 0
     inflater: zlib._Decompress | None = field(default=None, repr=False)
+    encrypt: bool = False  #: written through the chip's flash-encryption engine
+    carry: bytes = b""  #: encrypted writes: bytes of a 32-byte unit still incomplete
 
     def __post_init__(self) -> None:
         self.cursor = self.offset

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from esptk import hookimpl
 from esptk.chip import ChipSpec, KnownChip, MemoryRegion, RegisterAccess, SpiRegisters
+from esptk.efuse import EfuseSupport
 from esptk.protocol import op
+from esptk.simchip import SimChip, SimRegion
 
 
 class FakeChip(ChipSpec):
@@ -34,3 +36,24 @@ def esptk_register_chips() -> list[ChipSpec]:
 @hookimpl
 def esptk_known_chips() -> list[KnownChip]:
     return [KnownChip("FAKECHIP-NEXT", (0xFA4EC41C,))]
+
+
+@hookimpl
+def esptk_efuse(chip: ChipSpec) -> EfuseSupport:
+    from .efuse import FakeEfuse
+
+    return FakeEfuse()
+
+
+@hookimpl
+def esptk_sim_chip(chip: ChipSpec, options: dict[str, str]) -> SimChip:
+    from .efuse import FakeEfuseController
+
+    return SimChip(
+        name=CHIP.name, rom_status_bytes=2, rom_commands=CHIP.rom_commands,
+        regions=(SimRegion("IO", 0x3FF00000, 0x3FF01000, "io"), SimRegion("ROM", 0x40000000, 0x40010000, "rom"),
+                 SimRegion("DRAM", 0x3FFE8000, 0x40000000, "ram"), SimRegion("UART", 0x60000000, 0x60001000, "io")),
+        registers={CHIP.magic_reg: CHIP.magic_values[0], 0x3FF00050: 0x00123456},
+        sync_value=0x20120707, uart_clkdiv_reg=CHIP.uart_clkdiv_reg, uart_clock_hz=40_000_000, spi=CHIP.spi,
+        devices=(FakeEfuseController(),),
+    )

@@ -1,0 +1,139 @@
+"""The configuration file esptool users already have: ``esptk.cfg`` or ``esptool.cfg`` (``[esptk]`` or
+``[esptool]`` section), ``setup.cfg`` or ``tox.ini`` (same sections), found as esptool finds it:
+``ESPTK_CFGFILE``/``ESPTOOL_CFGFILE``, else the current directory, else the user's config folder,
+else the home folder. Timeouts, connect attempts and custom reset sequences (PROTOCOL.md 2.4, 4.8).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import configparser
+
+from ..errors import UsageError
+
+NAMES = ("esptk.cfg", "esptool.cfg", "setup.cfg", "tox.ini")
+SECTIONS = ("esptk", "esptool")
+#: config key -> attribute of esptk.protocol.timeouts
+TIMEOUTS = {
+    "timeout": "DEFAULT", "chip_erase_timeout": "CHIP_ERASE", "max_timeout": "MAX", "sync_timeout": "SYNC",
+    "md5_timeout_per_mb": "MD5_PER_MB", "erase_region_timeout_per_mb": "ERASE_REGION_PER_MB",
+    "erase_write_timeout_per_mb": "ERASE_WRITE_PER_MB", "mem_end_rom_timeout": "MEM_END_ROM",
+}
+INTS = ("connect_attempts", "write_block_attempts", "open_port_attempts")
+FLOATS = ("reset_delay", "serial_write_timeout")
+#: esptool's keys that esptk reads but has no use for (yet): a warning says so
+NOT_USED = ("write_block_attempts", "open_port_attempts", "reset_delay", "serial_write_timeout")
+SEQUENCES = ("custom_reset_sequence", "custom_hard_reset_sequence")
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+
+
+def candidates(cwd: Path | None = None) -> list[Path]:
+    env = os.environ.get("ESPTK_CFGFILE") or os.environ.get("ESPTOOL_CFGFILE")
+    if env:
+        return [Path(env)]
+    cwd = cwd or Path.cwd()
+    user = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    out = [cwd / n for n in NAMES]
+    out += [user / d / n for d in ("esptk", "esptool") for n in NAMES[:2]]
+    out += [Path.home() / n for n in NAMES[:2]]
+    return out
+
+
+def _section(parser: configparser.ConfigParser) -> str | None:
+    return next((s for s in SECTIONS if parser.has_section(s)), None)
+
+
+def find(cwd: Path | None = None) -> Config:
+    """The first candidate file with an ``[esptk]`` or ``[esptool]`` section, parsed and checked."""
+    explicit = bool(os.environ.get("ESPTK_CFGFILE") or os.environ.get("ESPTOOL_CFGFILE"))
+    for path in candidates(cwd):
+        if not path.is_file():
+            if explicit:
+                raise UsageError(f"config file {path} does not exist", hint="check ESPTK_CFGFILE / ESPTOOL_CFGFILE")
+            continue
+        import configparser
+
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError) as e:
+            raise UsageError(f"config file {path} cannot be read: {e}".splitlines()[0],
+                             hint="it is an INI file with an [esptk] or [esptool] section") from None
+        section = _section(parser)
+        if section is None:
+            continue
+        return parse(path, dict(parser.items(section)))
+    return Config()
+
+
+def parse(path: Path, raw: dict[str, str]) -> Config:
+    cfg = Config(path)
+    for key, text in raw.items():
+        try:
+            if key in TIMEOUTS or key in FLOATS:
+                cfg.values[key] = float(text)
+            elif key in INTS:
+                cfg.values[key] = int(text, 0)
+            elif key in SEQUENCES:
+                from ..reset import ResetSequence
+
+                cfg.values[key] = ResetSequence.parse(key, text)
+            else:
+                cfg.unknown.append(key)
+        except ValueError:
+            raise UsageError(f"{path}: {key} = {text!r} is not a number", hint="e.g. timeout = 5") from None
+    return cfg
+
+
+_SAVED: dict[str, float] = {}  #: built-in timeouts, restored before each run (in-process callers)
+PLUGIN_NAME = "config-file-resets"
+
+
+def apply(cfg: Config) -> None:
+    """Set the timeouts; register the custom reset sequences (the only ones used, as esptool does).
+    What an earlier run in this process applied is undone first."""
+    from ..protocol import timeouts as T  # noqa: N812
+
+    for attr, value in _SAVED.items():
+        setattr(T, attr, value)
+    from . import state
+
+    if state._REGISTRY is not None and state._REGISTRY.pm.has_plugin(PLUGIN_NAME):
+        state._REGISTRY.pm.unregister(name=PLUGIN_NAME)
+    for key, attr in TIMEOUTS.items():
+        if key in cfg.values:
+            _SAVED.setdefault(attr, getattr(T, attr))
+            setattr(T, attr, cfg.values[key])
+    seqs = {mode: cfg.values[k] for mode, k in (("default_reset", "custom_reset_sequence"),
+                                                 ("hard_reset", "custom_hard_reset_sequence")) if k in cfg.values}
+    if seqs:
+        from .state import registry
+
+        registry().pm.register(_custom_resets(seqs), name=PLUGIN_NAME)
+
+
+def _custom_resets(seqs: dict[str, Any]) -> object:
+    """A hook wrapper: where the config file names a sequence for a mode, only that one is used."""
+    from .. import hookimpl
+
+    class CustomResets:
+        @hookimpl(wrapper=True)
+        def esptk_reset_sequences(self, mode: str, capabilities: Any, chip: Any) -> Any:
+            found: Sequence[Sequence[Any]] = yield
+            custom = seqs.get(mode)
+            # only where the link has control lines (some plugin offered a sequence)
+            return [[custom]] if custom is not None and any(found) else found
+
+    return CustomResets()
