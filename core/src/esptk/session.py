@@ -24,6 +24,7 @@ from .flashproto import RAM_BLOCK, FlashProtocol
 from .loader import Loader, Tracer
 from .progress import NullProgress, ProgressSink
 from .protocol import op
+from .protocol.packets import parse_reply, request
 from .reset import ResetSequence
 from .transport import Transport
 
@@ -170,11 +171,17 @@ class StubVersion:
 
 def negotiate_stub(s: Session) -> StubVersion | None:
     """Ask the running stub for its protocol version; loaders without the extension refuse it."""
-    try:
-        r = s.loader.command(op.GET_VERSION, check=False, timeout=1.0)
-    except (CommandTimeout, ProtocolError):
-        s.loader.flush_input()
-        return None
+    # read the reply frame here: its length (16 or 24 data bytes) tells where the status sits, which
+    # the generic status split cannot know (protocol 1's first data byte, 0x01, would read as a ROM failure)
+    s.loader.send_frame(request(op.GET_VERSION))
+    deadline = time.monotonic() + 1.0
+    r = None
+    while r is None or r.opcode != op.GET_VERSION:
+        try:
+            r = parse_reply(s.loader.read_frame(max(deadline - time.monotonic(), 0.001)))
+        except (CommandTimeout, ProtocolError):
+            s.loader.flush_input()
+            return None
     # 16 (protocol 1) or 24 (protocol 2) data bytes, then the stub's 2 status bytes; a refusal is 2 bytes
     data, status = r.body[:-2], r.body[-2:]
     if len(data) not in (16, 24) or status[:1] != b"\0":
