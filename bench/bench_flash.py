@@ -1,11 +1,23 @@
 #!/usr/bin/env python3
-"""Flash throughput: esptk against esptool 5.6, both talking to the same timed virtual chip.
+"""Flash throughput: esptk against esptool 5.6, side by side, through an independent link clock.
 
-The virtual chip's timing model charges the line rate (10 bits per byte at the current baud, both
-directions), a per-transfer latency like a USB bridge's, NOR erase/program times and on-chip
-inflate speed. Each tool writes (and verifies) the same firmware-like file over TCP.
+Both tools talk to the same virtual chip (``esptk sim serve --tcp ... --option timing=flash``: it
+charges NOR erase/program, inflate and MD5 time and models how each loader overlaps them, see
+``esptk_sim.timing``) through ``bench/linkclock.py`` (a TCP proxy clocking baud/10 bytes per second
+each way with a fixed latency and following CHANGE_BAUDRATE). Runs are interleaved (esptool, esptk,
+and optionally esptk against a chip modelling our stub as protocol 1 (``--v1``) or as a protocol-2
+stub with more blocks in flight (``--in-flight N``) — models, not measurements of stub code).
 
-    python bench/bench_flash.py [--size 1048576] [--baud 921600] [--latency-ms 4] [--chips esp32,esp8266]
+Cases (issue 10): ``app`` P1 app set (ESP32: bootloader 0x1000 + partition table 0x8000 + 600 KB app
+0x10000; ESP8266: 600 KB app at 0), ``mib`` P1 1 MiB at 0x10000, ``read`` P3 read-flash of 4 MiB,
+``reflash`` P2 hook: write the app set again after a change inside one sector (plain write-flash of
+each tool; sector skipping will show here once it lands).
+
+Every figure is printed: whole-process seconds (median, min–max), the write phase as each tool reports
+it, and the wire limit (compressed bytes × 10 / baud; reads: bytes × 10 / baud). Nothing passes or fails.
+
+    python bench/bench_flash.py [--pairs 5] [--latency-ms 1,4] [--chips esp32,esp8266]
+                                [--cases app,mib,read,reflash] [--v1] [--in-flight N]
 """
 
 from __future__ import annotations
@@ -13,62 +25,175 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
 
 
 def firmware_like(size: int, seed: int = 7) -> bytes:
+    """Compresses like a real app (zlib -9: ×1.74; esptool issue #919's app: ×1.74)."""
     rnd = random.Random(seed)
     words = [rnd.randbytes(4) for _ in range(64)]
     return b"".join(rnd.choice(words) if rnd.random() < 0.7 else rnd.randbytes(4) for _ in range(size // 4))
 
 
-def serve(chip: str, flash: Path, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "esptk", "sim", "serve", "--chip", chip, "--tcp", "127.0.0.1:0", "--timing",
-         "--latency-ms", str(latency_ms), "--flash-file", str(flash)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
+def app_set(chip: str, tmp: Path) -> list[tuple[int, Path]]:
+    def put(name: str, data: bytes) -> Path:
+        p = tmp / name
+        p.write_bytes(data)
+        return p
+
+    app = put("app.bin", firmware_like(600 * 1024))
+    if chip == "esp8266":
+        return [(0x0, app)]
+    boot = put("boot.bin", firmware_like(26 * 1024, seed=3))
+    table = put("parts.bin", (bytes(range(96)) * 2).ljust(3072, b"\xff"))
+    return [(0x1000, boot), (0x8000, table), (0x10000, app)]
 
 
-def timed(cmd: list[str]) -> float:
+def wire_seconds(regions: list[tuple[int, Path]], baud: int) -> tuple[float, int]:
+    packed = 0
+    for _addr, path in regions:
+        data = path.read_bytes()
+        data += b"\xff" * (-len(data) % 4)
+        packed += min(len(zlib.compress(data, 9)), len(data))
+    return packed * 10 / baud, packed
+
+
+class Endpoint:
+    """A virtual chip server and a link clock in front of it."""
+
+    def __init__(self, chip: str, flash: Path, latency_ms: float, extra: list[str]) -> None:
+        self.procs: list[subprocess.Popen[str]] = []
+        sim = self._start([PY, "-m", "esptk", "sim", "serve", "--chip", chip, "--tcp", "127.0.0.1:0",
+                           "--option", "timing=flash", "--flash-file", str(flash), *extra])
+        self.url = self._start([PY, str(HERE / "linkclock.py"), "--upstream", sim.removeprefix("socket://"),
+                                "--latency-ms", str(latency_ms)])
+
+    def _start(self, cmd: list[str]) -> str:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.procs.append(p)
+        assert p.stdout is not None
+        return p.stdout.readline().strip()
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            p.terminate()
+            p.wait()
+
+
+@dataclass
+class Runs:
+    total: list[float] = field(default_factory=list)
+    phase: list[float] = field(default_factory=list)
+
+
+PHASE = re.compile(r"(?:Wrote|Read) \d+ bytes.*? in ([\d.]+) s")
+
+
+def timed(cmd: list[str], runs: Runs) -> None:
     t0 = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    dt = time.monotonic() - t0
     if p.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
-    return time.monotonic() - t0
+    runs.total.append(dt)
+    runs.phase.append(sum(float(x) for x in PHASE.findall(p.stdout + p.stderr)))
+
+
+def commands(tool: str, chip: str, url: str, baud: int, case: str, regions: list[tuple[int, Path]],
+             out: Path) -> list[str]:
+    files = [x for a, p in regions for x in (hex(a), str(p))]
+    if tool == "esptool":
+        head = [PY, "-m", "esptool", "--chip", chip, "--port", url, "--baud", str(baud), "--before", "no-reset",
+                "--after", "no-reset"]
+        return head + (["read-flash", "0", "0x400000", str(out)] if case == "read" else ["write-flash", *files])
+    head = [PY, "-m", "esptk", "--chip", chip, "--port", url, "--baud", str(baud), "--after", "no_reset"]
+    if case == "read":
+        return head + ["read-flash", "0", "0x400000", str(out)]
+    # P1 measures writing: every sector, as esptool does; P2 (reflash) uses esptk's default, which skips
+    return head + ["write-flash", *(["--no-skip"] if case != "reflash" else []), *files]
+
+
+def describe(runs: list[float]) -> str:
+    if not runs:
+        return "-"
+    return f"{statistics.median(runs):6.2f} ({min(runs):.2f}–{max(runs):.2f})"
+
+
+def bench_case(chip: str, case: str, latency: float, args: argparse.Namespace, tmp: Path) -> None:
+    regions = app_set(chip, tmp)
+    if case == "mib":
+        p = tmp / "mib.bin"
+        p.write_bytes(firmware_like(1 << 20, seed=11))
+        regions = [(0x10000, p)]
+    if case == "read":
+        limit, size = 0x400000 * 10 / args.baud, 0x400000
+    else:
+        limit, size = wire_seconds(regions, args.baud)
+    tools = {"esptool": Runs(), "esptk": Runs()}
+    tag = f"{chip}-{case}-{latency:g}"  # each case starts from an erased flash
+    endpoints = {"esptool": Endpoint(chip, tmp / f"{tag}.flash", latency, []),
+                 "esptk": Endpoint(chip, tmp / f"{tag}.flash2", latency, [])}
+    for name, extra in args.models:
+        tools[name] = Runs()
+        endpoints[name] = Endpoint(chip, tmp / f"{tag}.{len(endpoints)}", latency, extra)
+    try:
+        for i in range(args.pairs):
+            for name, runs in tools.items():
+                tool = "esptool" if name == "esptool" else "esptk"
+                url = endpoints[name].url
+                if case == "reflash":  # the flash holds the set; one byte inside one sector changes
+                    timed(commands(tool, chip, url, args.baud, "app", regions, tmp / "out.bin"), Runs())
+                    app = regions[-1][1]
+                    data = bytearray(app.read_bytes())
+                    data[0x5000 + i] ^= 0xFF
+                    app.write_bytes(bytes(data))
+                timed(commands(tool, chip, url, args.baud, case, regions, tmp / "out.bin"), runs)
+    finally:
+        for e in endpoints.values():
+            e.close()
+    what = "bytes read" if case == "read" else "compressed bytes"
+    print(f"\n{chip} {case}: {args.baud} baud, {latency:g} ms latency, {args.pairs} interleaved runs each; "
+          f"wire limit {limit:.2f} s ({size} {what} × 10 / baud)")
+    print(f"  {'tool':16} {'whole process s':>22} {'write/read phase s':>22} {'phase/wire':>10} {'vs esptool':>10}")
+    ref = statistics.median(tools["esptool"].total)
+    for name, runs in tools.items():
+        phase = statistics.median(runs.phase) if runs.phase else 0.0
+        print(f"  {name:16} {describe(runs.total):>22} {describe(runs.phase):>22} {phase / limit:10.2f} "
+              f"{statistics.median(runs.total) / ref:9.2f}x")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", type=int, default=1 << 20)
+    ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--baud", type=int, default=921600)
-    ap.add_argument("--latency-ms", type=float, default=4.0)
+    ap.add_argument("--latency-ms", default="1,4")
     ap.add_argument("--chips", default="esp32,esp8266")
+    ap.add_argument("--cases", default="app,mib,read,reflash")
+    ap.add_argument("--v1", action="store_true", help="also run esptk against a chip modelling our stub as protocol 1")
+    ap.add_argument("--in-flight", type=int, default=0,
+                    help="also run esptk against a protocol-2 stub model with this many blocks in flight")
     args = ap.parse_args()
+    args.models = ([("esptk v1 model", ["--option", "stub_protocol=1"])] if args.v1 else []) + (
+        [(f"esptk {args.in_flight} in flight", ["--option", "stub_protocol=2", "--option",
+                                                 f"stub_in_flight={args.in_flight}"])] if args.in_flight else [])
+    print("figures: whole process = wall time of each command (start-up, connect, stub, write, verify);")
+    print("phase = the time each tool prints for its writes/reads; wire limit = bytes on the line × 10 / baud")
     with tempfile.TemporaryDirectory() as tmp:
-        image = Path(tmp) / "fw.bin"
-        image.write_bytes(firmware_like(args.size))
-        print(f"{args.size} bytes, firmware-like; {args.baud} baud; {args.latency_ms} ms latency per transfer")
-        print(f"{'chip':8} {'loader':6} {'esptool s':>10} {'esptk s':>9} {'esptk speed-up':>15}")
         for chip in args.chips.split(","):
-            for stub in (True, False):
-                proc, url = serve(chip, Path(tmp) / f"{chip}.bin", args.latency_ms)
-                try:
-                    common = ["--chip", chip, "--port", url, "--baud", str(args.baud)]
-                    extra = [] if stub else ["--no-stub"]
-                    theirs = timed([sys.executable, "-m", "esptool", *common, "--before", "no-reset", "--after",
-                                    "no-reset", *extra, "write-flash", "0x10000", str(image)])
-                    ours = timed([sys.executable, "-m", "esptk", *common, "--after", "no_reset", *extra,
-                                  "write-flash", "0x10000", str(image)])
-                finally:
-                    proc.terminate()
-                    proc.wait()
-                print(f"{chip:8} {'stub' if stub else 'ROM':6} {theirs:10.2f} {ours:9.2f} {theirs / ours:14.2f}x")
+            for latency in (float(x) for x in args.latency_ms.split(",")):
+                for case in args.cases.split(","):
+                    bench_case(chip, case, latency, args, Path(tmp))
 
 
 if __name__ == "__main__":

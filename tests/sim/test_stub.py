@@ -70,6 +70,8 @@ def test_stub_checks_and_codes(stub: Host) -> None:
 
 def test_inflate_error_is_deferred_to_the_next_command_which_is_skipped(stub: Host) -> None:
     vc = stub.vc
+    vc.start_stub(stub.now, "esptool-stub")  # esptool's v2 stub does this (PROTOCOL.md 7.0); ours: contract A
+    stub.wait()
     stub.one(op.FLASH_DEFL_BEGIN, struct.pack("<IIII", 0x1000, 1, 0x4000, 0x20000))
     assert stub.data_block(op.FLASH_DEFL_DATA, b"\x00garbage" * 8, 0).data == b"\x00\x00"  # acked first
     r = stub.one(op.WRITE_REG, struct.pack("<IIII", 0x3FFE8000, 0x1234, 0xFFFFFFFF, 0))
@@ -91,6 +93,8 @@ def test_compressed_write_across_blocks_and_raw_md5(stub: Host) -> None:
 
 
 def test_read_flash_sends_one_packet_per_ack_then_the_md5(stub: Host) -> None:
+    stub.vc.start_stub(stub.now, "esptool-stub")  # esptool's stubs (PROTOCOL.md 7.3); ours: a window
+    stub.wait()
     content = bytes(range(256)) * 40
     stub.vc.flash.data[0x1000:0x1000 + len(content)] = content
     wire = stub.raw(slip.encode(

@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from . import packing, stream
 from .errors import (
     CommandFailed,
     CommandTimeout,
@@ -28,6 +29,7 @@ from .errors import (
 from .flashproto import SECTOR, FlashProtocol
 from .protocol import op
 from .protocol import timeouts as T
+from .regbatch import BatchedRegisters
 from .session import Session
 from .spiflash import read_jedec_id, size_from_id, size_name
 
@@ -85,7 +87,11 @@ class RegionResult:
 def detect_flash_size(s: Session) -> tuple[int, int]:
     """(JEDEC id, size in bytes); falls back to 4 MB with a warning for an unknown id."""
     s.attach_flash()
-    jedec = read_jedec_id(s.loader, s.chip.spi)
+    if s.stub:  # the stub takes the register writes of one SPI command in one WRITE_REG
+        with BatchedRegisters(s.loader) as regs:
+            jedec = read_jedec_id(regs, s.chip.spi)
+    else:
+        jedec = read_jedec_id(s.loader, s.chip.spi)
     size = size_from_id(jedec)
     s.detected_size = size
     if size is None:
@@ -178,6 +184,8 @@ def write_flash(s: Session, regions: Sequence[Region], compress: bool | None = N
     else:
         for r in regions:
             check_unaligned(s, r, force)
+    if compress is not False and s.flash.compression:  # the next region compresses while one is sent
+        packing.prefetch([r.data for r in regions if not r.encrypt])
     return [write_region(s, r, compress, skip=skip and not erase_all) for r in regions]
 
 
@@ -278,9 +286,7 @@ def _write_run(s: Session, addr: int, data: bytes, compress: bool | None, encryp
             announced.add(span)
     packed: bytes | None = None
     if compress is not False and s.flash.compression:
-        packed = zlib.compress(data, 9)
-        if len(packed) >= len(data):
-            packed = None
+        packed = packing.packed(data)  # compressed ahead where the bytes are those of a whole region
     if packed is not None:
         _send_compressed(s, addr, data, packed, encrypt)
         return len(packed)
@@ -352,6 +358,15 @@ def _send_plain(s: Session, addr: int, data: bytes, encrypt: bool = False) -> No
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
     ld.command(op.FLASH_BEGIN, _begin((erase, blocks, bs, addr), encrypt), timeout=timeout)
+    w = stream.window_of(s)
+    if w.streaming:  # our streaming stub: blocks in flight, errors on later replies
+        window = w.blocks
+        padded = data + b"\xff" * (-len(data) % bs)
+        chunks = [padded[i : i + bs] for i in range(0, len(padded), bs)]
+        ends = [min((i + 1) * bs, len(data)) for i in range(blocks)]
+        stream.send_blocks(s, op.FLASH_DATA, chunks, ends, addr, window)
+        stream.finish(s, op.FLASH_END, ends, addr, window, T.DEFAULT)
+        return
     for seq in range(blocks):
         block = data[seq * bs : (seq + 1) * bs]
         block += b"\xff" * (bs - len(block))
@@ -369,6 +384,10 @@ def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes, encrypt:
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
     ld.command(op.FLASH_DEFL_BEGIN, _begin((fp.defl_begin_size(len(data)), blocks, bs, addr), encrypt),
                timeout=timeout)
+    w = stream.window_of(s)
+    if w.streaming:  # our streaming stub: blocks in flight, errors on later replies
+        _stream_compressed(s, addr, packed, w.blocks)
+        return
     inflater = zlib.decompressobj()
     done = 0
     next_timeout = T.DEFAULT
@@ -382,6 +401,19 @@ def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes, encrypt:
         s.progress.advance(done)
     if s.stub:
         ld.command(op.FLASH_DEFL_END, struct.pack("<I", 1), timeout=next_timeout)
+
+
+def _stream_compressed(s: Session, addr: int, packed: bytes, window: int) -> None:
+    bs = s.flash.write_block_size
+    chunks = [packed[i : i + bs] for i in range(0, len(packed), bs)]
+    inflater = zlib.decompressobj()
+    ends, done = [], 0
+    for chunk in chunks:
+        done += len(inflater.decompress(chunk))
+        ends.append(done)
+    stream.send_blocks(s, op.FLASH_DEFL_DATA, chunks, ends, addr, window)
+    last = ends[-1] - (ends[-2 - window] if len(ends) > window + 1 else 0)
+    stream.finish(s, op.FLASH_DEFL_END, ends, addr, window, T.stub_defl_block(last))
 
 
 def _verify_written(s: Session, addr: int, data: bytes, digest: str) -> tuple[bool, str]:
@@ -449,7 +481,8 @@ def _read_stub(s: Session, addr: int, size: int) -> bytes:
 
 def _read_stub_once(s: Session, addr: int, size: int) -> bytes:
     ld = s.loader
-    ld.command(op.READ_FLASH, struct.pack("<IIII", addr, size, READ_PACKET, READ_IN_FLIGHT))
+    packets = stream.window_of(s).read_packets  # our stub: a count of packets; esptool's: 64 (see READ_IN_FLIGHT)
+    ld.command(op.READ_FLASH, struct.pack("<IIII", addr, size, READ_PACKET, packets if packets > 1 else READ_IN_FLIGHT))
     buf = bytearray()
     s.progress.start(f"Reading at 0x{addr:08x}", size)
     while len(buf) < size:

@@ -24,6 +24,7 @@ from .flashproto import RAM_BLOCK, FlashProtocol
 from .loader import Loader, Tracer
 from .progress import NullProgress, ProgressSink
 from .protocol import op
+from .protocol.packets import parse_reply, request
 from .reset import ResetSequence
 from .transport import Transport
 
@@ -53,6 +54,7 @@ class Session:
     stub_version: StubVersion | None = None
     #: the user wants the stub (no --no-stub): after a reset it is uploaded again
     stub_wanted: bool = False
+    _facts: _RegisterCache | None = field(default=None, repr=False)
 
     @property
     def stub(self) -> bool:
@@ -68,7 +70,7 @@ class Session:
 
     def info(self) -> ChipInfo:
         """The chip's facts; each register is read once (eFuse words do not change)."""
-        c, ld = self.chip, _RegisterCache(self.loader)
+        c, ld = self.chip, self.facts()
         xtal, _est = c.crystal_mhz(ld, self.transport.baud)
         return ChipInfo(
             chip=c.name, description=c.describe(ld), features=c.features(ld), crystal_mhz=xtal,
@@ -97,6 +99,13 @@ class Session:
             # tell the stub to reboot into the ROM loader
             ld.command(op.FLASH_BEGIN, bytes(16))
             ld.command(op.FLASH_END, b"\0\0\0\0")
+
+    def facts(self) -> _RegisterCache:
+        """The registers that identify the chip (eFuse words, dates), read once per session whichever
+        loader answers; the UART divider, which follows the baud rate, is read anew each time."""
+        if self._facts is None:
+            self._facts = _RegisterCache(self.loader, volatile=frozenset({self.chip.uart_clkdiv_reg}))
+        return self._facts
 
     # --- flash helpers shared by the operations ----------------------------------------------------
     def attach_flash(self) -> None:
@@ -132,11 +141,14 @@ class Session:
 
 
 class _RegisterCache:
-    def __init__(self, loader: Loader) -> None:
+    def __init__(self, loader: Loader, volatile: frozenset[int] = frozenset()) -> None:
         self.loader = loader
+        self.volatile = volatile
         self.values: dict[int, int] = {}
 
     def read_reg(self, addr: int) -> int:
+        if addr in self.volatile:
+            return self.loader.read_reg(addr)
         if addr not in self.values:
             self.values[addr] = self.loader.read_reg(addr)
         return self.values[addr]
@@ -148,22 +160,34 @@ class _RegisterCache:
 
 @dataclass(frozen=True)
 class StubVersion:
+    """GET_VERSION of our stub (contract A): protocol 1 sends the first four words, protocol 2 all six."""
+
     protocol: int
     chip: int
     capabilities: int
     max_block: int
+    max_in_flight: int = 1  #: data blocks the host may keep unanswered (1 = stop-and-wait)
+    read_window: int = 1  #: READ_FLASH packets the stub keeps in flight at most
 
 
 def negotiate_stub(s: Session) -> StubVersion | None:
     """Ask the running stub for its protocol version; loaders without the extension refuse it."""
-    try:
-        r = s.loader.command(op.GET_VERSION, data_len=16, check=False, timeout=1.0)
-    except (CommandTimeout, ProtocolError):
-        s.loader.flush_input()
+    # read the reply frame here: its length (16 or 24 data bytes) tells where the status sits, which
+    # the generic status split cannot know (protocol 1's first data byte, 0x01, would read as a ROM failure)
+    s.loader.send_frame(request(op.GET_VERSION))
+    deadline = time.monotonic() + 1.0
+    r = None
+    while r is None or r.opcode != op.GET_VERSION:
+        try:
+            r = parse_reply(s.loader.read_frame(max(deadline - time.monotonic(), 0.001)))
+        except (CommandTimeout, ProtocolError):
+            s.loader.flush_input()
+            return None
+    # 16 (protocol 1) or 24 (protocol 2) data bytes, then the stub's 2 status bytes; a refusal is 2 bytes
+    data, status = r.body[:-2], r.body[-2:]
+    if len(data) not in (16, 24) or status[:1] != b"\0":
         return None
-    if r.failed or len(r.data) != 16:
-        return None
-    return StubVersion(*struct.unpack("<IIII", r.data))
+    return StubVersion(*struct.unpack(f"<{len(data) // 4}I", data))
 
 
 def _sequences(reg: Registry, mode: str, t: Transport, chip: ChipSpec | None) -> list[ResetSequence]:
@@ -283,10 +307,12 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
     if stub_running:
         s.stub_version = negotiate_stub(s)
     if use_stub and not stub_running:
-        image = reg.chip_hook(spec).esptk_select_stub(chip=spec, revision=spec.revision(loader))
+        image = reg.chip_hook(spec).esptk_select_stub(chip=spec, revision=spec.revision(s.facts()))
         if image is None:
             progress.warn(f"no stub for {spec.description} is installed; using the ROM loader")
         else:
+            if baud != transport.baud and s.flash.change_baud:
+                change_baud(s, baud)  # a ROM that can change its baud rate gets the stub at full speed
             run_stub(s, image)
     if baud != transport.baud:
         change_baud(s, baud)

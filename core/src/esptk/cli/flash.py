@@ -141,6 +141,10 @@ def write_flash_cmd(
     regions = [] if encrypt_files and not pairs else [replace(r, encrypt=encrypt) for r in parse_pairs(pairs or [])]
     regions += [replace(r, encrypt=True) for r in parse_pairs(encrypt_files)] if encrypt_files else []
     _check_before_connecting(ctx, regions, flash_mode, flash_freq, flash_size)
+    if not no_compress:  # compress while connecting
+        from ..packing import prefetch
+
+        prefetch([r.data for r in regions if not r.encrypt])
     with session(ctx, no_progress=no_progress) as s:
         if pins is not None:
             wo.attach_pins(s, pins)

@@ -56,7 +56,8 @@ def serve(
     flash_file: Annotated[str | None, typer.Option(help="Keep the flash content in this file.")] = None,
     efuse_file: Annotated[str | None, typer.Option(
         help="Keep the eFuses in this file (espefuse --virt --path-efuse-file format).")] = None,
-    timing: Annotated[bool, typer.Option(help="Model line rate and flash timing.")] = False,
+    timing: Annotated[bool, typer.Option(
+        help="Model line rate and flash timing (= --option timing=all; timing=link or =flash: one half).")] = False,
     latency_ms: Annotated[float, typer.Option(help="Latency per transfer (USB bridge), ms.")] = 0.0,
     drop_rate: Annotated[float, typer.Option(help="Probability that a byte the chip sends is lost.")] = 0.0,
     corrupt_rate: Annotated[float, typer.Option(help="Probability that a sent byte gets a bit flipped.")] = 0.0,

@@ -24,14 +24,13 @@ from .faults import FaultInjector
 from .memory import AddressSpace, BusFault
 from .nor import NorFlash
 from .options import SimOptions
+from .timing import STUB_START, LoaderModel, model_for
 from .uart import resample, same_rate
 
 #: a ROM's value field before the first READ_REG (any non-zero junk)
 INITIAL_JUNK = 0x00000733
 #: EN must stay high this long before the chip samples GPIO0 (RC delay on the EN pin)
 STRAP_DELAY = 0.025
-#: the stub greets about this long after the MEM_END reply (timing model only)
-STUB_START = 0.054
 OHAI = b"OHAI"
 
 
@@ -71,6 +70,11 @@ class VirtualChip:
         self.log: list[str] = []  #: notable events (unknown programs, exceptions), oldest first
         self.on_log: Callable[[str], None] | None = None
         self.ram_segments: dict[int, bytearray] = {}  #: loaded by MEM_DATA since the last reset or jump
+        #: our stub's protocol version while it runs (the stub_protocol option, else our_protocol)
+        self.stub_protocol = 1
+        self.our_protocol = 1  #: the protocol of the chip plugin's stub image (set by the factory)
+        #: the host follows CHANGE_BAUDRATE by itself (TCP: no way to see the host's rate)
+        self.host_follows_baud = False
         self.attached = False
         self.flash_limit: int | None = None
         self.last_value = INITIAL_JUNK
@@ -90,7 +94,7 @@ class VirtualChip:
         if self.strict_baud and not same_rate(self.host_baud, self.chip_baud):
             data = resample(data, self.host_baud, self.chip_baud)
         t = now
-        if self.timing.enabled:  # the bytes arrive one line time after another, after the bridge latency
+        if self.timing.link:  # the bytes arrive one line time after another, after the bridge latency
             t = max(now + self.timing.latency + extra, self.rx_free) + len(data) * self.byte_time(self.host_baud)
             self.rx_free = t
         o = self.options.faults
@@ -227,7 +231,7 @@ class VirtualChip:
         return self.flash_id if self.attached or self.state == "stub" else None
 
     def byte_time(self, baud: int | None = None) -> float:
-        if not self.timing.enabled:
+        if not self.timing.link:
             return 0.0
         return 10.0 / (baud or self.chip_baud or self.host_baud)
 
@@ -236,13 +240,13 @@ class VirtualChip:
         if self.state == "hung":
             return at
         baud = self.chip_baud or self.host_baud
-        start = max(at, self.tx_free) if self.timing.enabled else at
+        start = max(at, self.tx_free) if self.timing.link else at
         end = start + len(data) * self.byte_time()
         self.tx_free = end
         data, extra = self.faults.apply(data, "tx")
         if garble and self.strict_baud and not same_rate(baud, self.host_baud):
             data = resample(data, baud, self.host_baud)
-        ready = end + extra + (self.timing.latency if self.timing.enabled else 0.0)
+        ready = end + extra + (self.timing.latency if self.timing.link else 0.0)
         if self.out:  # a held-back chunk holds back everything after it: the line keeps the order
             ready = max(ready, self.out[-1][0])
         if data:
@@ -262,7 +266,7 @@ class VirtualChip:
 
     def work(self, start: float, seconds: float) -> float:
         """The chip is busy for ``seconds`` from ``start`` (timing model); returns the end time."""
-        if not self.timing.enabled:
+        if not self.timing.flash:
             return start
         self.busy_until = max(self.busy_until, start) + seconds
         return self.busy_until
@@ -296,10 +300,19 @@ class VirtualChip:
 
         self.state = "stub"
         self.loader = name
+        self.stub_protocol = (self.options.stub_protocol or self.our_protocol) if name == "esptk-stub" else 1
         self.handler = StubLoader(self)
         self.attached = True
         self.flash_limit = 16 * 1024 * 1024
-        self.send_frame(OHAI, at + (STUB_START if self.timing.enabled else 0.0))
+        self.send_frame(OHAI, at + (STUB_START if self.timing.flash else 0.0))
+
+    @property
+    def model(self) -> LoaderModel:
+        """How the running loader overlaps receiving and flash work (:mod:`.timing`)."""
+        return model_for(self.loader, self.stub_protocol, self.options.stub_in_flight)
+
+    def inflate_rate(self) -> float:
+        return self.timing.inflate_rate or self.model.inflate_rate
 
     def run_app(self) -> None:
         """The chip leaves the loader (runs the app in flash): it no longer answers the loader protocol."""
@@ -310,3 +323,5 @@ class VirtualChip:
         """After the reply has left at the old rate, the chip's UART switches to ``new_baud``."""
         self.tx_free = max(self.tx_free, at)
         self.chip_baud = new_baud
+        if self.host_follows_baud:
+            self.host_baud = new_baud

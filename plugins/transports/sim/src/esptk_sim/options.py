@@ -11,6 +11,7 @@ from esptk.errors import EsptkError, UsageError
 from esptk.simchip import flash_size_from_id
 
 from .faults import FaultOptions
+from .timing import Timing, parse_mode
 
 DEFAULT_FLASH_ID = 0x1640EF  # Winbond W25Q32, 4 MiB
 _MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
@@ -18,17 +19,8 @@ _MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
 KNOWN = (
     "mac", "flash_id", "flash_size", "flash_file", "baud", "timing", "latency_ms", "inflate_rate",
     "drop_rate", "corrupt_rate", "delay_rate", "delay_ms", "drop_at", "corrupt_at", "delay_at", "reset_at", "hang_at",
-    "fault_dir", "seed", "efuse_file",
+    "fault_dir", "seed", "efuse_file", "stub_protocol", "stub_in_flight",
 )
-
-
-@dataclass(frozen=True)
-class Timing:
-    """The timing model (off by default: everything happens at once)."""
-
-    enabled: bool = False
-    latency: float = 0.0  #: seconds added to every transfer in each direction (USB bridge)
-    inflate_rate: float = 4_000_000.0  #: bytes per second the chip inflates
 
 
 @dataclass(frozen=True)
@@ -40,6 +32,10 @@ class SimOptions:
     flash_file: str | None = None
     baud: int = 115200  #: the host's initial baud rate
     timing: Timing = field(default_factory=Timing)
+    #: model our stub as speaking this protocol version (None: the version of the uploaded stub image)
+    stub_protocol: int | None = None
+    #: data blocks a protocol-2 stub model lets the host keep in flight (None: as our stub advertises)
+    stub_in_flight: int | None = None
     faults: FaultOptions = field(default_factory=FaultOptions)
     raw: dict[str, str] = field(default_factory=dict)  #: the settings as given (for the chip plugin)
 
@@ -103,11 +99,19 @@ def parse_options(chip: str, given: dict[str, str]) -> SimOptions:
             raise UsageError(f"flash id 0x{flash_id:06x} has an unknown capacity byte",
                              hint="give --flash-size (flash_size=) as well")
         size = size_from_id or 4 * 1024 * 1024
+    mode = parse_mode(g.get("timing", "off"))
+    if mode is None:
+        raise UsageError(f"sim option timing={g['timing']!r} is not a timing mode",
+                         hint="use off, link (line rate and latency), flash (chip work) or all (=1)")
     timing = Timing(
-        enabled=_bool("timing", g["timing"]) if "timing" in g else False,
+        link=mode[0], flash=mode[1],
         latency=_float("latency_ms", g.get("latency_ms", "0"), 0, 1000) / 1000,
-        inflate_rate=_float("inflate_rate", g.get("inflate_rate", "4000000"), 1),
+        inflate_rate=_float("inflate_rate", g["inflate_rate"], 1) if g.get("inflate_rate") else None,
     )
+    stub_protocol = _int("stub_protocol", g["stub_protocol"]) if g.get("stub_protocol") else None
+    if stub_protocol not in (None, 1, 2):
+        raise UsageError(f"sim option stub_protocol={g['stub_protocol']!r} is not 1 or 2",
+                         hint="1: our stub replies after the work; 2: it streams (contract A)")
     faults = FaultOptions(
         drop_rate=_float("drop_rate", g.get("drop_rate", "0"), 0, 1),
         corrupt_rate=_float("corrupt_rate", g.get("corrupt_rate", "0"), 0, 1),
@@ -128,6 +132,8 @@ def parse_options(chip: str, given: dict[str, str]) -> SimOptions:
         raise UsageError(f"baud {baud} is out of range", hint="use 300 to 8000000")
     return SimOptions(chip=chip, mac=mac, flash_id=flash_id or 0x1640EF, flash_size=size,
                       flash_file=g.get("flash_file") or None, baud=baud, timing=timing, faults=faults,
+                      stub_protocol=stub_protocol,
+                      stub_in_flight=_int("stub_in_flight", g["stub_in_flight"]) if g.get("stub_in_flight") else None,
                       raw=dict(given))
 
 

@@ -171,7 +171,7 @@ class RomLoader:
             except zlib.error:
                 self.fail(req.op, at, INFLATE_ERR)
                 return
-            cost += len(data) / vc.timing.inflate_rate
+            cost += len(data) / vc.inflate_rate()
         limit = min(vc.flash.size, vc.flash_limit or vc.flash.size)
         if s.cursor + len(data) > limit:
             self.fail(req.op, at, FAILED)

@@ -72,6 +72,9 @@ def serve_tcp(vc: VirtualChip, sock: socket.socket, stop: threading.Event,
         on_client(f"{peer[0]}:{peer[1]}")
         with conn:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            vc.host_follows_baud = True  # a TCP client's baud rate cannot be seen: it follows CHANGE_BAUDRATE
+            if reset_on_connect or vc.state == "off":
+                vc.set_host_baud(vc.options.baud)  # a fresh chip: the client starts at the initial rate
             _connected(vc, clock, reset_on_connect)
             _pump_socket(vc, conn, clock, stop)
 

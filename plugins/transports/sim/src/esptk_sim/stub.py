@@ -1,8 +1,15 @@
 """The flasher stub, once MEM_END started a recognised one (PROTOCOL.md section 7, v2 stub).
 
-Replies carry 2 status bytes, the error code first; the value field is 0. Data blocks are
-acknowledged before they are written; a write or inflate error is returned as the status of the
-next command, which is then not executed.
+Replies carry 2 status bytes, the error code first; the value field is 0. When and how data blocks
+are acknowledged depends on which stub runs (``vc.model``, see :mod:`.timing`):
+
+* esptool's stubs acknowledge a block once checked and write it while the next one arrives; a write or
+  inflate error is returned as the status of the next command, which is then not executed.
+* our stub, protocol 1 (``stubs/src/stub.c`` today): replies after the block is written, with the
+  write's own status; GET_VERSION answers 16 bytes.
+* our stub, protocol 2 (contract A): acknowledges on receipt, keeps a write error on every later
+  data/END/MD5 reply until the next BEGIN, sends up to ``read_window`` READ_FLASH packets ahead of the
+  host's acks; GET_VERSION answers 24 bytes.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from esptk.protocol import op
+from esptk.protocol import caps, op
 
 from .nor import SECTOR, FlashRangeError
 from .rom import MD5_RATE, SYNC_PAYLOAD, SYNC_REPLIES
@@ -33,10 +40,13 @@ LENGTHS: dict[int, tuple[int, ...]] = {
     op.SYNC: (36,), op.ERASE_FLASH: (0,), op.ERASE_REGION: (8,), op.CHANGE_BAUDRATE: (8,),
     op.READ_FLASH: (16,), op.SPI_FLASH_MD5: (16,), op.FLASH_BEGIN: (16, 20), op.FLASH_DEFL_BEGIN: (16, 20),
     op.SPI_SET_PARAMS: (24,), op.SPI_ATTACH: (4,), op.READ_REG: (4,), op.MEM_BEGIN: (16,), op.MEM_END: (8,),
-    op.FLASH_END: (4,), op.FLASH_DEFL_END: (4,), op.RUN_USER_CODE: (0,), op.SECTOR_MD5: (8,),
+    op.FLASH_END: (4,), op.FLASH_DEFL_END: (4,), op.RUN_USER_CODE: (0,), op.SECTOR_MD5: (8,), op.GET_VERSION: (0,),
 }
 #: SECTOR_MD5 (esptk stub protocol v2) covers at most this many 4 KiB sectors per command
 MAX_SECTORS = 1024
+#: replies that carry a sticky write error (contract A)
+STICKY_OPS = frozenset({op.FLASH_DATA, op.FLASH_DEFL_DATA, op.FLASH_END, op.FLASH_DEFL_END, op.SPI_FLASH_MD5})
+BASE_CAPS = caps.DEFLATE | caps.READ_FLASH | caps.ERASE | caps.MD5 | caps.BEGIN_20
 
 
 @dataclass
@@ -44,7 +54,9 @@ class ReadTransfer:
     addr: int
     length: int
     packet: int
+    window: int = 1  #: packets sent ahead of the host's acks
     sent: int = 0
+    acked: int = 0
     md5: hashlib._Hash = field(default_factory=hashlib.md5)
 
 
@@ -65,7 +77,13 @@ class StubLoader:
     # --- dispatch -----------------------------------------------------------------------------
     def handle(self, req: Request, at: float) -> None:
         o, p = req.op, req.payload
-        if self.pending:
+        if self.pending and self.vc.model.sticky_errors:
+            if o in (op.FLASH_BEGIN, op.FLASH_DEFL_BEGIN):
+                self.pending = 0
+            elif o in STICKY_OPS:
+                self.reply(o, at, self.pending)
+                return
+        elif self.pending:
             code, self.pending = self.pending, 0
             self.session = None
             self.reply(o, at, code)
@@ -178,30 +196,44 @@ class StubLoader:
         if got is None:
             return
         s, data = got
-        self.reply(req.op, at)  # acknowledged before it is written
-        cost = 0.0
+        cost, code = self._write(s, data, kind)
+        if self.vc.model.ack_on_receipt:
+            self.reply(req.op, at)  # acknowledged before it is written
+            self.pending = self.pending or code
+            self.vc.work(at, cost)
+            return
+        end = self.vc.work(at, cost)  # stop-and-wait: the reply follows the work and carries its status
+        if code:
+            self.session = None  # a failed write ends the transfer
+        self.reply(req.op, end, code)
+
+    def _write(self, s: Session, data: bytes, kind: str) -> tuple[float, int]:
+        """Inflate (defl), erase ahead and program one block: (seconds it takes, error code or 0)."""
+        inflating, code = 0.0, 0
         if kind == "defl":
             assert s.inflater is not None
             try:
                 data = s.inflater.decompress(data)
             except zlib.error:
-                self.pending = INFLATE_ERR
-                return
-            cost += len(data) / self.vc.timing.inflate_rate
+                return 0.0, INFLATE_ERR
+            inflating = len(data) / self.vc.inflate_rate()
             if len(data) > s.remaining:
-                self.pending = TOO_MUCH
+                code = TOO_MUCH
         data = data[: s.remaining]
+        erasing = programming = 0.0
         addr, out = s.cursor, data
         if s.encrypt:
             addr, out = self._encrypt_units(s, data)
         try:
-            cost += s.erase_ahead(self.vc.flash, s.cursor + len(data))
-            cost += self.vc.flash.program(addr, out)
+            erasing = s.erase_ahead(self.vc.flash, s.cursor + len(data))
+            programming = self.vc.flash.program(addr, out)
         except FlashRangeError:
-            self.pending = SPI_FAIL
+            code = SPI_FAIL
         s.cursor += len(data)
         s.remaining -= len(data)
-        self.vc.work(at, cost)
+        if self.vc.model.inflate_overlaps_program:  # a page programs while the next bytes inflate
+            return erasing + max(inflating, programming), code
+        return erasing + inflating + programming, code
 
     def _encrypt_units(self, s: Session, data: bytes) -> tuple[int, bytes]:
         """The engine encrypts whole 32-byte units: bytes of a unit not yet complete wait for the
@@ -294,26 +326,30 @@ class StubLoader:
         self.reply(op.ERASE_REGION, self.vc.work(at, cost))
 
     def do_read_flash(self, req: Request, at: float) -> None:
-        addr, length, packet, _in_flight = struct.unpack("<IIII", req.payload)
+        addr, length, packet, in_flight = struct.unpack("<IIII", req.payload)
         if not 0 < packet <= MAX_PACKET or addr + length > self.vc.flash.size:
             self.reply(op.READ_FLASH, at, BAD_LEN if packet > MAX_PACKET or not packet else SPI_FAIL)
             return
         end = self.reply(op.READ_FLASH, at)
-        self.read = ReadTransfer(addr, length, packet)
-        self._send_packet(end)
+        model = self.vc.model
+        window = min(max(in_flight, 1), model.read_window) if model.version == 2 else model.read_window
+        self.read = ReadTransfer(addr, length, packet, window)
+        self._send_packets(end)
 
-    def _send_packet(self, at: float) -> None:
+    def _send_packets(self, at: float) -> None:
+        """Send while fewer than ``window`` packets are unacknowledged; the MD5 once all are acked."""
         r = self.read
         assert r is not None
-        if r.sent >= r.length:
+        if r.sent >= r.length and r.acked >= r.sent:
             self.read = None
             self.vc.send_frame(r.md5.digest(), at)
             return
-        n = min(r.packet, r.length - r.sent)
-        data = self.vc.flash.read(r.addr + r.sent, n)
-        r.md5.update(data)
-        r.sent += n
-        self.vc.send_frame(data, at)
+        while r.sent < r.length and -(-(r.sent - r.acked) // r.packet) < r.window:
+            n = min(r.packet, r.length - r.sent)
+            data = self.vc.flash.read(r.addr + r.sent, n)
+            r.md5.update(data)
+            r.sent += n
+            self.vc.send_frame(data, at)
 
     def raw_frame(self, frame: bytes, t: float) -> bool:
         """During READ_FLASH the host's frames are acks: u32 bytes received so far."""
@@ -324,9 +360,32 @@ class StubLoader:
             self.read = None  # the host gave up: back to commands
             return False
         (acked,) = struct.unpack("<I", frame)
-        if acked >= r.sent:
-            self._send_packet(t)
+        r.acked = max(r.acked, min(acked, r.sent))
+        self._send_packets(t)
         return True
+
+    # --- our stub's protocol extension -------------------------------------------------------------
+    def do_get_version(self, req: Request, at: float) -> None:
+        model = self.vc.model
+        if self.vc.loader != "esptk-stub" or model.version is None:
+            self.reply(req.op, at, INVALID_CMD)
+            return
+        chip_id = _chip_id(self.vc.chip.name)
+        if model.version >= 2:
+            extra = caps.SECTOR_MD5 if hasattr(self, "do_sector_md5") else 0
+            words = [2, chip_id, BASE_CAPS | caps.STREAMING | caps.READ_WINDOW | extra, MAX_BLOCK,
+                     model.max_in_flight, model.read_window]
+        else:
+            words = [1, chip_id, BASE_CAPS | caps.IMMEDIATE_ERRORS, MAX_BLOCK]
+        self.reply(req.op, at, data=struct.pack(f"<{len(words)}I", *words))
 
     def do_run_user_code(self, req: Request, at: float) -> None:
         self.vc.run_app()  # no reply: the app in flash takes over
+
+
+def _chip_id(name: str) -> int:
+    """The id our stub reports: the chip's number read as hex ("esp8266" → 0x8266), else 0."""
+    try:
+        return int(name.removeprefix("esp"), 16)
+    except ValueError:
+        return 0
