@@ -6,7 +6,7 @@ the old file: the chip hashes its own flash and the host compares with the new b
 The region is cut at 4 KiB sector boundaries into *chunks* (whole sectors, plus a partial chunk at
 either end when the region is not sector-aligned). Two ways to find the chunks that differ:
 
-* esptk's stub (capability ``CAP_SECTOR_MD5``): one SECTOR_MD5 command returns the MD5 of up to 1024
+* esptk's stub (capability ``caps.SECTOR_MD5``): one SECTOR_MD5 command returns the MD5 of up to 1024
   whole sectors; partial chunks are hashed with SPI_FLASH_MD5 over exactly their bytes;
 * any loader with SPI_FLASH_MD5 (ROM32, esptool's stubs): bisection, level by level. A level where
   more than three quarters of the ranges differ ends the search (everything left is written), so a
@@ -22,15 +22,13 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .protocol import op
+from .protocol import caps, op
 from .protocol import timeouts as T
 
 if TYPE_CHECKING:
     from .session import Session
 
 SECTOR = 0x1000
-#: GET_VERSION capability bit of esptk's stub protocol v2: SECTOR_MD5 is available
-CAP_SECTOR_MD5 = 1 << 8
 #: sectors one SECTOR_MD5 command may cover (the reply is 16 bytes per sector)
 MAX_SECTORS = 1024
 #: a bisection level where more than this share of ranges differ stops the search
@@ -69,7 +67,7 @@ def can_compare(s: Session) -> bool:
 
 def has_sector_md5(s: Session) -> bool:
     v = s.stub_version
-    return s.stub and v is not None and bool(v.capabilities & CAP_SECTOR_MD5)
+    return s.stub and v is not None and bool(v.capabilities & caps.SECTOR_MD5)
 
 
 def sector_md5s(s: Session, addr: int, count: int) -> list[bytes]:

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .errors import SecurityError, UsageError
+from .protocol import caps
 
 if TYPE_CHECKING:
     from .flasher import Region
     from .security import SecurityScheme, SecurityState
     from .session import Session
 
-#: esptk stub protocol: the stub writes through the flash-encryption engine (contract A)
-CAP_ENCRYPTED_WRITE = 1 << 10
 FORCE_HINT = "add --force if you really mean it"
 
 
@@ -76,7 +75,7 @@ def _check_encrypted(s: Session, sc: SecurityScheme, state: SecurityState, regio
     if not s.stub and not sc.rom_encrypted_write:
         raise SecurityError(f"the {s.chip.description} ROM loader cannot write encrypted data",
                             hint="the stub can: drop --no-stub")
-    if s.stub and s.stub_version is not None and not s.stub_version.capabilities & CAP_ENCRYPTED_WRITE:
+    if s.stub and s.stub_version is not None and not s.stub_version.capabilities & caps.ENCRYPTED_WRITE:
         raise SecurityError("the running stub cannot write through the flash-encryption engine",
                             hint="update esptk (its stub advertises encrypted writes when it can do them)")
     if state.download_encrypt_disabled:
