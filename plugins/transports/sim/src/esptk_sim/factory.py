@@ -30,7 +30,7 @@ def make_chip(chip: str, given: dict[str, str], registry: Any = None) -> Virtual
                          hint="the chip plugin does not implement esptk_sim_chip")
     flash = _load_flash(options.flash_file, options.flash_size) if options.flash_file else None
     vc = VirtualChip(model, options, flash)
-    image = registry.hook.esptk_select_stub(chip=spec, revision=None)
+    image = registry.chip_hook(spec).esptk_select_stub(chip=spec, revision=None)
     if image is not None:  # which protocol our stub speaks (timing model)
         vc.our_protocol = image.protocol_version
     return vc
