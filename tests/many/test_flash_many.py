@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_esptk
+from tests.conftest import Result, run_esptk
 from tests.peer.conftest import Server, start_server
 
 MACS = ["24:0a:c4:00:00:01", "24:0a:c4:00:00:02", "24:0a:c4:00:00:03"]
@@ -140,3 +140,28 @@ def _md5(data: bytes) -> str:
     import hashlib
 
     return hashlib.md5(data).hexdigest()
+
+
+def test_all_ports_and_port_filter_choose_the_boards(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path, job_files: dict[str, bytes]) -> None:
+    """--all-ports flashes every candidate port (never a Bluetooth one); --port-filter narrows; records
+    carry each bridge's USB serial number."""
+    from esptk.cli import ports
+    from esptk.ports import PortInfo
+
+    boards = [PortInfo(f"sim://esp32?mac={mac}&flash_file={tmp_path / f'f{i}.bin'}", 0x10C4, 0xEA60, f"SER{i}",
+                       "Silicon Labs", "CP2102") for i, mac in enumerate(MACS[:2])]
+    bluetooth = PortInfo("/dev/rfcomm0", description="Bluetooth serial")
+    monkeypatch.setattr(ports, "all_ports", lambda: [bluetooth, *boards])
+    app = str(tmp_path / "app.bin")
+    r = cli("--json", "flash-many", "--all-ports", "0x10000", app)
+    assert r.code == 0, r.err
+    got = {(b["mac"], b["usb_serial"]) for b in json.loads(r.out)["boards"]}
+    assert got == {(MACS[0], "SER0"), (MACS[1], "SER1")} and "rfcomm" not in r.out
+    r = cli("--port-filter", "serial=SER1", "--json", "flash-many", "0x10000", app)
+    assert r.code == 0, r.err
+    assert [b["usb_serial"] for b in json.loads(r.out)["boards"]] == ["SER1"]
+    r = cli("--port-filter", "vid=0x303a", "flash-many", "0x10000", app)
+    assert r.code == 2 and "no serial port found matching --port-filter" in r.err
+    r = cli("flash-many", "--all-ports", "--port", "sim://esp32", "0x10000", app)
+    assert r.code == 2 and "not both" in r.err

@@ -22,7 +22,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -153,9 +153,11 @@ class _BoardProgress:
         self.sink.update(self.port, warning=message)
 
 
-def flash_board(registry: Any, port: str, job: Job, sink: BoardSink) -> BoardRecord:
-    """Run ``job`` on the board at ``port``; every outcome ends up in the returned record."""
-    rec = BoardRecord(port=port, baud=job.baud)
+def flash_board(registry: Any, port: str, job: Job, sink: BoardSink, usb_serial: str | None = None) -> BoardRecord:
+    """Run ``job`` on the board at ``port``; every outcome ends up in the returned record.
+
+    ``usb_serial``: the USB serial number of the port's bridge, where the port list knows it."""
+    rec = BoardRecord(port=port, baud=job.baud, usb_serial=usb_serial)
     t0 = time.monotonic()
     for attempt in range(job.retries + 1):
         rec.retries = attempt
@@ -187,7 +189,6 @@ def _attempt(registry: Any, port: str, job: Job, sink: BoardSink, rec: BoardReco
     s = connect(registry, port, chip=job.chip, baud=job.baud, before=job.before,
                 connect_attempts=job.connect_attempts, use_stub=job.stub, progress=_BoardProgress(sink, port))
     try:
-        rec.usb_serial = getattr(s.transport, "usb_serial", None)
         info = s.info()
         rec.chip, rec.mac = info.chip, info.mac
         rec.revision = str(info.revision) if info.revision is not None else None
@@ -238,7 +239,8 @@ class RecordLog:
 
 
 def flash_many(registry: Any, ports: Sequence[str], job: Job, sink: BoardSink, log: RecordLog,
-               on_record: Callable[[BoardRecord], None] | None = None) -> list[BoardRecord]:
+               on_record: Callable[[BoardRecord], None] | None = None,
+               serials: Mapping[str, str] | None = None) -> list[BoardRecord]:
     """Run ``job`` on every port in parallel (a thread each: the work is waiting on links)."""
     if len(set(ports)) != len(ports):
         raise UsageError("a port is named twice", hint="name each port once")
@@ -246,7 +248,7 @@ def flash_many(registry: Any, ports: Sequence[str], job: Job, sink: BoardSink, l
     lock = threading.Lock()
 
     def work(port: str) -> None:
-        rec = flash_board(registry, port, job, sink)
+        rec = flash_board(registry, port, job, sink, (serials or {}).get(port))
         with lock:
             records[port] = rec
             log.append(rec)
@@ -261,10 +263,12 @@ def flash_many(registry: Any, ports: Sequence[str], job: Job, sink: BoardSink, l
     return [records[p] for p in ports]
 
 
-def watch(registry: Any, ports: Callable[[], Iterable[str]], job: Job, sink: BoardSink, log: RecordLog,
+def watch(registry: Any, ports: Callable[[], Mapping[str, str | None]], job: Job, sink: BoardSink, log: RecordLog,
           stop: threading.Event, on_record: Callable[[BoardRecord], None] | None = None,
           count: int | None = None, poll: float = 1.0) -> list[BoardRecord]:
     """Flash every board that appears until ``stop`` is set (or ``count`` boards are done).
+
+    ``ports()`` lists the ports present now, each with its USB serial number (or None).
 
     A board appears when its port appears (plugged in), or when a port whose board was flashed
     answers with another MAC (a board swapped in a jig, reset into its loader). Ports are probed
@@ -277,8 +281,8 @@ def watch(registry: Any, ports: Callable[[], Iterable[str]], job: Job, sink: Boa
     records: list[BoardRecord] = []
     lock = threading.Lock()
 
-    def work(port: str) -> None:
-        rec = flash_board(registry, port, job, sink)
+    def work(port: str, serial: str | None) -> None:
+        rec = flash_board(registry, port, job, sink, serial)
         with lock:
             busy.discard(port)
             done_mac[port] = rec.mac
@@ -305,7 +309,7 @@ def watch(registry: Any, ports: Callable[[], Iterable[str]], job: Job, sink: Boa
 
     threads: list[threading.Thread] = []
     while not stop.is_set():
-        present = list(ports())
+        present = dict(ports())
         with lock:
             for gone in [p for p in done_mac if p not in present and p not in busy]:
                 del done_mac[gone]  # unplugged: whatever comes back on it is a new board
@@ -320,7 +324,7 @@ def watch(registry: Any, ports: Callable[[], Iterable[str]], job: Job, sink: Boa
                 with lock:
                     busy.add(port)
                 started += 1
-                t = threading.Thread(target=work, args=(port,), name=f"board {port}", daemon=True)
+                t = threading.Thread(target=work, args=(port, present[port]), name=f"board {port}", daemon=True)
                 threads.append(t)
                 t.start()
         with lock:

@@ -128,6 +128,9 @@ def flash_many_cmd(
     pairs: Annotated[list[str] | None, typer.Argument(help="ADDRESS FILE pairs (or --job).",
                                                       metavar="[ADDRESS FILE ...]")] = None,
     ports: Annotated[list[str] | None, typer.Option("--port", "-p", help="A board's port (repeat it).")] = None,
+    all_ports_: Annotated[bool, typer.Option(
+        "--all-ports", help="Every serial port that may hold a board (as list-ports; --port-filter narrows).",
+    )] = False,
     job_file: Annotated[str | None, typer.Option("--job", help="Job file (TOML or JSON): regions and options.")] = None,
     log: Annotated[str | None, typer.Option("--log", help="Append one JSON line per board to this file.")] = None,
     watch_: Annotated[bool, typer.Option("--watch", help="Keep running: flash every board that appears.")] = False,
@@ -150,8 +153,16 @@ def flash_many_cmd(
 
     st = state_of(ctx)
     port_list = list(ports or []) + ([st.port] if st.port and st.port not in (ports or []) else [])
-    if not port_list:
-        raise UsageError("no ports given", hint="name each board's port with --port (repeat it)")
+    enumerate_ports = all_ports_ or bool(st.port_filter)
+    if enumerate_ports and port_list:
+        raise UsageError("name ports with --port, or choose them with --all-ports/--port-filter, not both")
+    listed = _listed_ports(st.port_filter) if enumerate_ports else {}
+    if enumerate_ports and not listed and not watch_:
+        raise UsageError("no serial port found" + (" matching --port-filter" if st.port_filter else ""),
+                         hint="connect the boards (esptk list-ports shows what is there)")
+    port_list = port_list or list(listed)
+    if not port_list and not (enumerate_ports and watch_):
+        raise UsageError("no ports given", hint="name each board's port with --port (repeat it), or --all-ports")
     if count is not None and count < 1:
         raise UsageError("--count must be at least 1")
     if retries is not None and retries < 0:
@@ -172,9 +183,12 @@ def flash_many_cmd(
     try:
         with _maybe_live(table, live):
             if watch_:
-                records = watch(st.registry, lambda: port_list, job, table, records_log, stop, count=count)
+                present = (lambda: _listed_ports(st.port_filter)) if enumerate_ports else (
+                    lambda: dict.fromkeys(port_list))
+                records = watch(st.registry, present, job, table, records_log, stop, count=count)
             else:
-                records = flash_many(st.registry, port_list, job, table, records_log)
+                records = flash_many(st.registry, port_list, job, table, records_log,
+                                     serials={k: v for k, v in listed.items() if v})
     except KeyboardInterrupt:
         stop.set()
         raise
@@ -192,6 +206,15 @@ def flash_many_cmd(
         first = next(r for r in records if r.result != "done")
         raise FlashError(f"{failed} of {len(records)} board(s) failed (first: {first.port}: {first.error})",
                          hint="rerun the same job: boards resume where they stopped")
+
+
+def _listed_ports(filters: tuple[str, ...]) -> dict[str, str | None]:
+    """The candidate ports (list-ports order, never Bluetooth or modems unless a filter names
+    them), with their USB serial numbers."""
+    from ..ports import candidates
+    from .ports import all_ports
+
+    return {p.device: p.serial_number for p in candidates(all_ports(), filters)}
 
 
 def _maybe_live(table: BoardTable, live: bool) -> Any:
