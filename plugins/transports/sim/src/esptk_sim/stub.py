@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from esptk.protocol import caps, op
+from esptk.simchip import SimChip
 
 from .nor import SECTOR, FlashRangeError
 from .rom import MD5_RATE, SYNC_PAYLOAD, SYNC_REPLIES
@@ -373,6 +374,8 @@ class StubLoader:
         chip_id = _chip_id(self.vc.chip.name)
         if model.version >= 2:
             extra = caps.SECTOR_MD5 if hasattr(self, "do_sector_md5") else 0
+            if type(self.vc.chip).flash_encrypt is not SimChip.flash_encrypt:  # as our ESP32 stub: 0x400
+                extra |= caps.ENCRYPTED_WRITE
             words = [2, chip_id, BASE_CAPS | caps.STREAMING | caps.READ_WINDOW | extra, MAX_BLOCK,
                      model.max_in_flight, model.read_window]
         else:
