@@ -111,3 +111,17 @@ def test_interrupted_write_resumes(cli: Callable[..., Result], tmp_path: Path, s
     assert 0 < region["skipped_bytes"] < len(data)
     assert region["written"] + region["skipped_bytes"] == len(data)
     assert flash.read_bytes()[0x20000:0x20000 + len(data)] == data
+
+
+def test_a_retry_after_a_reset_writes_only_what_is_missing(cli: Callable[..., Result], tmp_path: Path) -> None:
+    """The chip resets half-way through; the retry (stub uploaded again) keeps the sectors that took."""
+    flash = tmp_path / "flash.bin"
+    img = tmp_path / "big.bin"
+    data = os.urandom(256 * 1024)
+    img.write_bytes(data)
+    r = cli("--port", f"sim://esp32?flash_file={flash}&reset_at=150000", "--json", "write-flash", "0x20000", str(img))
+    assert r.code == 0, r.err
+    assert "writing what is not yet right" in r.err
+    region = json.loads(r.out)["regions"][0]
+    assert region["verified"] and 0 < region["skipped_bytes"] < len(data)
+    assert flash.read_bytes()[0x20000:0x20000 + len(data)] == data

@@ -221,7 +221,7 @@ class RegionRestart(FlashError):
 
 
 def write_region(s: Session, region: Region, compress: bool | None = None, skip: bool = False) -> RegionResult:
-    from .sectors import Plan, plan_region
+    from .sectors import Plan, can_compare, plan_region
 
     data = region.data + b"\xff" * (-len(region.data) % 4)
     addr = region.address
@@ -235,6 +235,9 @@ def write_region(s: Session, region: Region, compress: bool | None = None, skip:
     announced: set[tuple[int, int]] = set()
     for attempt in range(REGION_ATTEMPTS):
         try:
+            if attempt:  # a retry resumes where the loader can compare: sectors that took are kept
+                whole = Plan(((0, len(data)),), plan.chunks, 0, "retry")
+                plan = plan_region(s, addr, data) if compare and can_compare(s) else whole
             sent = 0
             for off, n in plan.runs:  # encoded per attempt: the loader may have changed after a reset
                 packed = _write_run(s, addr + off, data[off:off + n], compress, region.encrypt, announced)
@@ -255,15 +258,14 @@ def write_region(s: Session, region: Region, compress: bool | None = None, skip:
             if attempt == REGION_ATTEMPTS - 1:
                 raise FlashError(f"writing at 0x{addr:08x} failed {REGION_ATTEMPTS} times: {e}",
                                  hint=_failure_hint(e)) from e
-            s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); writing the region again "
-                            f"({attempt + 2}/{REGION_ATTEMPTS})")
+            again_how = "writing what is not yet right" if compare and can_compare(s) else "writing the region again"
+            s.progress.warn(f"writing at 0x{addr:08x} failed ({e}); {again_how} ({attempt + 2}/{REGION_ATTEMPTS})")
             try:
                 s.recheck_loader()  # the loader that answers now decides the encoding of the retry
                 prepare(s, s.flash_size)
             except (CommandTimeout, CommandFailed) as again:
                 raise FlashError(f"writing at 0x{addr:08x} failed ({e}) and the chip no longer "
                                  f"answers properly: {again}", hint=_failure_hint(again)) from again
-            plan = Plan(((0, len(data)),), plan.chunks, 0, "retry")  # the whole region again
     written = plan.bytes_to_write
     res = RegionResult(addr, len(region.data), written, sent if written else None, digest,
                        time.monotonic() - t0, verified, how, skipped=len(data) - written,
