@@ -50,6 +50,7 @@ class VirtualChip:
         self.chip = chip
         self.options = options
         self.flash = flash or NorFlash(options.flash_size)
+        self.flash.stuck.update(dict.fromkeys(options.stuck_bits, 0x01))
         self.flash_id = options.flash_id
         self.timing = options.timing
         self.faults = FaultInjector(options.faults)

@@ -35,6 +35,8 @@ class NorFlash:
             self.data[: min(size, len(content))] = content[:size]
         self.timing = NorTiming()
         self.dirty = False
+        #: worn cells: address -> bits that stay 1 when programmed (sim option ``stuck_bits``)
+        self.stuck: dict[int, int] = {}
 
     def _check(self, addr: int, length: int) -> None:
         if addr < 0 or length < 0 or addr + length > self.size:
@@ -86,6 +88,9 @@ class NorFlash:
         old = int.from_bytes(self.data[addr: addr + len(data)], "little")
         new = int.from_bytes(data, "little")
         self.data[addr: addr + len(data)] = (old & new).to_bytes(len(data), "little")
+        for a, bits in self.stuck.items():
+            if addr <= a < addr + len(data):
+                self.data[a] |= bits
         self.dirty = True
         first, last = addr // PAGE, (addr + len(data) - 1) // PAGE
         return (last - first + 1) * self.timing.page_program if data else 0.0

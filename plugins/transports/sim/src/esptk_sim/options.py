@@ -19,7 +19,7 @@ _MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
 KNOWN = (
     "mac", "flash_id", "flash_size", "flash_file", "baud", "timing", "latency_ms", "inflate_rate",
     "drop_rate", "corrupt_rate", "delay_rate", "delay_ms", "drop_at", "corrupt_at", "delay_at", "reset_at", "hang_at",
-    "fault_dir", "seed", "efuse_file", "stub_protocol", "stub_in_flight",
+    "fault_dir", "seed", "efuse_file", "stub_protocol", "stub_in_flight", "stuck_bits",
 )
 
 
@@ -37,6 +37,8 @@ class SimOptions:
     #: data blocks a protocol-2 stub model lets the host keep in flight (None: as our stub advertises)
     stub_in_flight: int | None = None
     faults: FaultOptions = field(default_factory=FaultOptions)
+    #: worn flash cells: flash addresses whose bit 0 stays 1 when programmed (a failing part)
+    stuck_bits: tuple[int, ...] = ()
     raw: dict[str, str] = field(default_factory=dict)  #: the settings as given (for the chip plugin)
 
 
@@ -133,6 +135,7 @@ def parse_options(chip: str, given: dict[str, str]) -> SimOptions:
     return SimOptions(chip=chip, mac=mac, flash_id=flash_id or 0x1640EF, flash_size=size,
                       flash_file=g.get("flash_file") or None, baud=baud, timing=timing, faults=faults,
                       stub_protocol=stub_protocol,
+                      stuck_bits=tuple(_int("stuck_bits", a) for a in g.get("stuck_bits", "").split(",") if a.strip()),
                       stub_in_flight=_int("stub_in_flight", g["stub_in_flight"]) if g.get("stub_in_flight") else None,
                       raw=dict(given))
 
