@@ -53,6 +53,8 @@ RESENDABLE = frozenset({
     op.READ_REG, op.WRITE_REG, op.SPI_ATTACH, op.SPI_SET_PARAMS, op.SPI_FLASH_MD5, op.MEM_BEGIN,
     op.MEM_DATA, op.FLASH_DATA, op.FLASH_DEFL_DATA, op.READ_FLASH_SLOW, op.GET_SECURITY_INFO,
 })
+#: replies a ROM sends to one SYNC (PROTOCOL.md: 8 on real ROMs); after the last, nothing waits
+SYNC_REPLIES = 8
 QUIET = 0.1  #: seconds without a byte after the barrier's replies: the link is clean
 #: the first status byte of a ROM's error reply; stub error codes are never 1
 ROM_FAILURE = 1
@@ -266,7 +268,7 @@ class Loader:
         self.send_frame(request(op.SYNC, SYNC_PAYLOAD))
         first = self.wait_reply(op.SYNC, T.SYNC, check=False)
         values = [first.value]
-        while True:  # the chip answers a SYNC several times (8 on real ROMs)
+        while len(values) < SYNC_REPLIES:  # the chip answers a SYNC several times (8 on real ROMs)
             try:
                 frame = self.read_frame(0.05)
             except CommandTimeout:
