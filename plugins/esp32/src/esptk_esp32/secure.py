@@ -1,4 +1,7 @@
-"""The ESP32's secure boot (v1; v2 from chip revision 3.0) and flash encryption, as one scheme object."""
+"""The ESP32's secure boot (v1; v2 from chip revision 3.0) and flash encryption, as one scheme object.
+
+The algorithms (and ``cryptography`` under them) are imported by the methods that use them: a
+write-flash asks this object for the chip's security state and must not pay for their import."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from typing import TYPE_CHECKING
 from esptk.errors import SecurityError
 from esptk.security import Result, SecurityState
 
-from . import flash_crypt, secure_keys, secure_v1, secure_v2
 from .spec import EFUSE_BASE, ESP32
 
 if TYPE_CHECKING:
@@ -35,25 +37,36 @@ class ESP32Security:
 
     # --- keys -----------------------------------------------------------------------------------
     def generate_signing_key(self, version: int, scheme: str | None) -> Result:
+        from . import secure_keys
+
         _version(version)
         return Result(secure_keys.generate(version, scheme))
 
     def extract_public_key(self, version: int, key: bytes) -> Result:
+        from . import secure_v1, secure_v2
+
         _version(version)
         return Result(secure_v1.extract_public(key) if version == 1 else secure_v2.extract_public(key))
 
     def digest_private_key(self, key: bytes, bits: int) -> Result:
+        from . import secure_keys
+
         return Result(secure_keys.digest_private(key, bits))
 
     def digest_public_key(self, key: bytes) -> Result:
+        from . import secure_v2
+
         digest = secure_v2.public_key_digest(key)
         return Result(digest, [], {"digest": digest.hex()})
 
     def generate_flash_key(self, bits: int) -> Result:
+        from . import secure_keys
+
         return Result(secure_keys.random_key(bits, tuple(self.flash_key_bits)))
 
     # --- secure boot ------------------------------------------------------------------------------
     def digest_bootloader(self, key: bytes, image: bytes, iv: bytes | None) -> Result:
+        from . import secure_v1
         from .image import read_image
 
         read_image(ESP32(), image)  # an ImageError for anything that is not an ESP32 image
@@ -61,16 +74,22 @@ class ESP32Security:
 
     def sign(self, version: int, data: bytes, keys: Sequence[bytes], *, pub_keys: Sequence[bytes] = (),
              signatures: Sequence[bytes] = (), append: bool = False, skip_padding: bool = False) -> Result:
+        from . import secure_v1, secure_v2
+
         _version(version)
         if version == 1:
             return secure_v1.sign(data, keys, pub_keys, signatures)
         return secure_v2.sign(data, keys, pub_keys, signatures, append, skip_padding)
 
     def verify(self, version: int, data: bytes, key: bytes, skip_padding: bool = False) -> Result:
+        from . import secure_v1, secure_v2
+
         _version(version)
         return secure_v1.verify(data, key) if version == 1 else secure_v2.verify(data, key, skip_padding)
 
     def signature_info(self, data: bytes) -> Result:
+        from . import secure_v2
+
         return secure_v2.info(data)
 
     # --- flash encryption ---------------------------------------------------------------------------
@@ -87,6 +106,8 @@ class ESP32Security:
         return notes, conf
 
     def encrypt_flash(self, key: bytes, address: int, data: bytes, crypt_config: int | None) -> Result:
+        from . import flash_crypt
+
         notes, conf = self._flash_args(key, crypt_config)
         pad = -len(data) % flash_crypt.BLOCK
         if pad:
@@ -94,6 +115,8 @@ class ESP32Security:
         return Result(flash_crypt.encrypt(key, address, data + b"\xff" * pad, conf), notes)
 
     def decrypt_flash(self, key: bytes, address: int, data: bytes, crypt_config: int | None) -> Result:
+        from . import flash_crypt
+
         notes, conf = self._flash_args(key, crypt_config)
         return Result(flash_crypt.decrypt(key, address, data, conf), notes)
 
