@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import struct
 import time
 from typing import ClassVar
@@ -103,11 +104,22 @@ class SerialTransport:
         return self._port
 
     def close(self) -> None:
-        if self._port is not None:
-            try:
-                self._port.close()
-            finally:
-                self._port = None
+        port, self._port = self._port, None
+        if port is None:
+            return
+        sock = getattr(port, "_socket", None) if url_scheme(self.url) == "socket" else None
+        if sock is None or not port.is_open:
+            port.close()
+            return
+        # pyserial's socket:// close sleeps 0.3 s after closing "in case of quick reconnects";
+        # esptk closes the link when it is done with it, so it closes the socket itself
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+        port._socket = None
+        port.is_open = False
 
     def read(self, size: int, timeout: float) -> bytes:
         """Up to ``size`` bytes, waiting at most ``timeout`` seconds for the first. The port's own
