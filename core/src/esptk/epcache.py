@@ -2,8 +2,9 @@
 
 Reading entry points scans every installed distribution (``importlib.metadata`` alone costs ~40 ms
 to import). The result is cached in the user's cache folder under a key made of the interpreter, the
-``sys.path`` folders and their modification times: installing or removing a distribution changes
-the folder it goes into, which invalidates the cache. ``ESPTK_NO_EP_CACHE=1`` bypasses it.
+``sys.path`` folders and their modification times (the working folder left out): installing or
+removing a distribution changes the folder it goes into, which invalidates the cache.
+``ESPTK_NO_EP_CACHE=1`` bypasses it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ class EntryPoint:
 
 def _fingerprint() -> str:
     parts = [sys.executable, sys.version]
+    # the working folder (sys.path[0] under ``python -m``) changes with every file a build writes
+    # there; distributions are not installed into it
+    cwd = os.getcwd()
     for entry in sys.path:
+        if entry in ("", ".", cwd):
+            continue
         try:
             parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
         except OSError:
