@@ -9,14 +9,13 @@ host must switch too, or it reads garbage.
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from esptk.errors import TransportError
 from esptk.transport import Capability
 
-from .engine import VirtualChip
-from .factory import make_chip, save_flash
-from .options import parse_url
+if TYPE_CHECKING:
+    from .engine import VirtualChip
 
 IDLE_STEP = 0.05  #: longest sleep while waiting for output that has no scheduled time
 
@@ -27,6 +26,8 @@ class SimTransport:
     def __init__(self, url: str, baud: int) -> None:
         self.url = url
         self._baud = baud
+        from .options import parse_url  # the chip model loads only when a sim:// URL is used
+
         self.chip_name, self.options = parse_url(url)
         self.capabilities = Capability.CONTROL_LINES | Capability.ATOMIC_LINES | Capability.SET_BAUD
         self.chip: VirtualChip | None = None
@@ -46,6 +47,8 @@ class SimTransport:
         return self.chip
 
     def open(self) -> None:
+        from .factory import make_chip
+
         vc = make_chip(self.chip_name, self.options)
         vc.strict_baud = True
         vc.set_host_baud(self._baud)
@@ -55,6 +58,8 @@ class SimTransport:
 
     def close(self) -> None:
         if self.chip is not None:
+            from .factory import save_flash
+
             save_flash(self.chip)
             self.chip = None
 
