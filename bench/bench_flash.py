@@ -116,7 +116,9 @@ class Runs:
     phase: list[float] = field(default_factory=list)
 
 
-PHASE = re.compile(r"(?:Wrote|Read) \d+ bytes.*? in ([\d.]+) s")
+#: esptool's summary line (esptk prints it too off a terminal), else esptk's own (stderr)
+PHASE = re.compile(r"(?:Wrote|Read) \d+ bytes.*? in ([\d.]+) seconds")
+OWN_PHASE = re.compile(r"(?:Wrote|Read) \d+ bytes.*? in ([\d.]+) s\b")
 
 
 def timed(cmd: list[str], runs: Runs) -> None:
@@ -126,7 +128,7 @@ def timed(cmd: list[str], runs: Runs) -> None:
     if p.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
     runs.total.append(dt)
-    runs.phase.append(sum(float(x) for x in PHASE.findall(p.stdout + p.stderr)))
+    runs.phase.append(sum(float(x) for x in PHASE.findall(p.stdout) or OWN_PHASE.findall(p.stderr)))
 
 
 def commands(tool: str, chip: str, url: str, baud: int, case: str, regions: list[tuple[int, Path]],
