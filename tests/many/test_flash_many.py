@@ -46,6 +46,7 @@ def test_every_board_is_flashed_and_recorded(boards: list[Server], job_files: di
     assert sorted(rec["mac"] for rec in records) == MACS
     for rec in records:
         assert rec["result"] == "done" and rec["chip"] == "esp32" and rec["flash_id"] == "0x1640ef"
+        assert rec["revision"] == "v3.0"  # as the banner names it (ESP32-D0WD-V3, revision v3.0)
         assert [(reg["address"], reg["md5"]) for reg in rec["regions"]] == [
             (0x1000, _md5(job_files["boot.bin"])), (0x10000, _md5(job_files["app.bin"]))]
         assert all(reg["verified"] for reg in rec["regions"])

@@ -191,7 +191,7 @@ def _attempt(registry: Any, port: str, job: Job, sink: BoardSink, rec: BoardReco
     try:
         info = s.info()
         rec.chip, rec.mac = info.chip, info.mac
-        rec.revision = str(info.revision) if info.revision is not None else None
+        rec.revision = f"v{info.revision // 100}.{info.revision % 100}" if info.revision is not None else None
         rec.loader = "stub" if s.stub else "rom"
         jedec, size = detect_flash_size(s)
         rec.flash_id, rec.flash_size = f"0x{jedec:06x}", size_name(size)
