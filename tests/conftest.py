@@ -58,3 +58,25 @@ def run_esptk(*args: str, env: dict[str, str] | None = None, timeout: float = 12
 
 def have(program: str) -> bool:
     return shutil.which(program) is not None
+
+
+def read_pty_to_end(master: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> bytes:
+    """Everything the process writes to the terminal whose master end is ``master``, until it exits
+    (or closes the terminal) or ``timeout`` seconds pass."""
+    import select
+    import time
+
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    return seen

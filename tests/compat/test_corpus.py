@@ -58,6 +58,10 @@ def load() -> list[Line]:
 
 
 LINES = load()
+#: esptool 5.6 refuses write_flash --verify (it always verifies; esptool <= 4 accepted the option): esptk
+#: accepts it on purpose, so these lines are compared with esptool 5.6 running them without --verify
+VERIFY_LINES = [ln for ln in LINES if ln.command in WRITE and "--verify" in ln.args]
+SAME_LINES = [ln for ln in LINES if ln not in VERIFY_LINES]
 
 
 def image(chip: str, size: int, seed: int) -> bytes:
@@ -164,6 +168,12 @@ def outputs(line: Line, work: Path) -> dict[str, bytes]:
 
 Outcome = tuple[int, list[bytes], dict[str, bytes]]
 logs: list[str] = []  #: the last run's output, for failure messages
+texts: dict[str, str] = {}  #: the last run's whole stdout + stderr per tool
+
+
+def peer_args(line: Line) -> list[str]:
+    """The line as esptool 5.6 is given it: without the --verify it refuses (verification is implied)."""
+    return [a for a in line.args if not (a == "--verify" and line in VERIFY_LINES)]
 
 
 def run_both(compat: CompatEnv, server: Server, line: Line, tmp: Path) -> list[Outcome]:
@@ -176,7 +186,7 @@ def run_both(compat: CompatEnv, server: Server, line: Line, tmp: Path) -> list[O
         ranges = ranges_of(line, work)
         if line.command != "merge_bin":
             prepare(server, line, work, ranges)
-        args = [a.replace("{port}", server.endpoint) for a in line.args]
+        args = [a.replace("{port}", server.endpoint) for a in (peer_args(line) if tool == "esptool" else line.args)]
         if tool == "esptool":
             r = subprocess.run([sys.executable, "-m", "esptool", *args], capture_output=True, text=True,
                                timeout=300, cwd=work, stdin=subprocess.DEVNULL)
@@ -185,17 +195,42 @@ def run_both(compat: CompatEnv, server: Server, line: Line, tmp: Path) -> list[O
         flash = readback(server, ranges, work, tool) if line.command != "merge_bin" else []
         results.append((r.returncode, flash, outputs(line, work)))
         logs.append(f"--- {tool} exited {r.returncode}:\n{r.stdout[-1500:]}\n{r.stderr[-1500:]}")
+        texts[tool] = r.stdout + r.stderr
     return results
 
 
-@pytest.mark.parametrize("line", LINES, ids=[f"{i:02d}-{ln.source.split()[0]}" for i, ln in enumerate(LINES)])
+def ids(lines: list[Line]) -> list[str]:
+    return [f"{LINES.index(ln):02d}-{ln.source.split()[0]}" for ln in lines]
+
+
+@pytest.mark.parametrize("line", SAME_LINES, ids=ids(SAME_LINES))
 def test_same_flash_bytes_as_esptool(compat: CompatEnv, servers: dict[str, Server], line: Line,
                                      tmp_path: Path) -> None:
     (peer_rc, peer_flash, peer_out), (our_rc, our_flash, our_out) = run_both(compat, servers[line.chip], line,
                                                                              tmp_path)
-    if "--verify" in line.args and peer_rc != 0 and our_rc == 0:
-        # esptool 5 dropped write_flash --verify (it always verifies); esptool <= 4 and esptk accept it
-        pytest.xfail("esptool 5.6 refuses the old --verify option that esptk still accepts")
     assert (our_rc == 0) == (peer_rc == 0), "\n".join(logs)
     assert our_flash == peer_flash, "flash differs after the command"
     assert our_out == peer_out, "output files differ"
+
+
+def test_the_corpus_holds_a_verify_line() -> None:
+    """The deliberate difference below is exercised by a real line, not by one made up."""
+    assert VERIFY_LINES and len(SAME_LINES) + len(VERIFY_LINES) == len(LINES)
+
+
+@pytest.mark.parametrize("line", VERIFY_LINES, ids=ids(VERIFY_LINES))
+def test_write_flash_verify_accepted_on_purpose(compat: CompatEnv, servers: dict[str, Server], line: Line,
+                                               tmp_path: Path) -> None:
+    """A deliberate difference: esptool 5.6 refuses ``write_flash --verify`` (it verifies every write and
+    dropped the option); esptk under esptool's name accepts it, writes the bytes esptool 5.6 writes for
+    the line without it, and says that the option is implied."""
+    server = servers[line.chip]
+    refused = subprocess.run([sys.executable, "-m", "esptool", *(a.replace("{port}", server.endpoint)
+                                                                 for a in line.args)],
+                             capture_output=True, text=True, timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert refused.returncode != 0 and "--verify" in refused.stdout + refused.stderr
+    (peer_rc, peer_flash, _), (our_rc, our_flash, _) = run_both(compat, server, line, tmp_path)
+    assert peer_rc == 0 and our_rc == 0, "\n".join(logs)
+    assert our_flash == peer_flash, "flash differs after the command"
+    assert "--verify is implied" in texts["esptk"], texts["esptk"]
+    assert "Hash of data verified." in texts["esptk"]

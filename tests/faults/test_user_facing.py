@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import run_esptk
+from ..conftest import read_pty_to_end, run_esptk
 
 
 @pytest.mark.parametrize("chip", ["esp32", "esp8266"])
@@ -67,17 +67,7 @@ def test_ctrl_c_ends_the_progress_line_and_says_aborted(tmp_path: Path) -> None:
         if select.select([master], [], [], 0.2)[0]:
             seen += os.read(master, 65536)
     p.send_signal(signal.SIGINT)
-    while True:
-        if select.select([master], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        elif p.poll() is not None:
-            break
+    seen += read_pty_to_end(master, p)
     assert p.wait(30) == 130
     os.close(master)
     tail = seen[seen.rfind(b"Writing at"):]

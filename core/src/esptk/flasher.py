@@ -31,13 +31,13 @@ from .flashproto import SECTOR, FlashProtocol
 from .protocol import op
 from .protocol import timeouts as T
 from .regbatch import BatchedRegisters
-from .session import Session
+from .session import WRITE_BLOCK_ATTEMPTS, Session
 from .spiflash import read_jedec_id, size_from_id, size_name
 
 if TYPE_CHECKING:
     from .sectors import Plan
 
-BLOCK_ATTEMPTS = 3
+BLOCK_ATTEMPTS = WRITE_BLOCK_ATTEMPTS  #: the default of Session.block_attempts (esptool's write_block_attempts)
 REGION_ATTEMPTS = 3
 READ_PACKET = 0x1000
 READ_IN_FLIGHT = 64
@@ -234,6 +234,8 @@ def write_region(s: Session, region: Region, compress: bool | None = None, skip:
     # the flash holds ciphertext after an encrypted write: comparing it with the file says nothing
     # (and past the chip's real end there is nothing to compare: the write will be refused)
     compare = skip and not region.encrypt and not beyond_chip(s, addr, len(data))
+    if compare and can_compare(s):
+        s.progress.stage("compare")
     plan = plan_region(s, addr, data) if compare else Plan(((0, len(data)),), 0, 0, "not asked")
     sent: int | None = 0
     announced: set[tuple[int, int]] = set()
@@ -241,6 +243,8 @@ def write_region(s: Session, region: Region, compress: bool | None = None, skip:
         try:
             if attempt:  # a retry resumes where the loader can compare: sectors that took are kept
                 whole = Plan(((0, len(data)),), plan.chunks, 0, "retry")
+                if compare and can_compare(s):
+                    s.progress.stage("compare")
                 plan = plan_region(s, addr, data) if compare and can_compare(s) else whole
             sent = 0
             for off, n in plan.runs:  # encoded per attempt: the loader may have changed after a reset
@@ -249,6 +253,8 @@ def write_region(s: Session, region: Region, compress: bool | None = None, skip:
             if region.encrypt:  # the flash holds ciphertext: nothing to compare without the key
                 verified, how = False, "encrypted by the chip (the flash holds ciphertext)"
             else:
+                if _can_verify(s):
+                    s.progress.stage("verify")
                 verified, how = _verify_written(s, addr, data, digest, plan)
             break
         except (CommandTimeout, CommandFailed, VerifyError, RegionRestart) as e:
@@ -312,15 +318,18 @@ def _failure_hint(e: Exception) -> str:
 
 
 def _block(s: Session, opcode: int, block: bytes, seq: int, timeout: float) -> None:
-    """One data block. The loader itself resends a block whose reply did not come (after settling
-    the link); a block the loader refused as damaged in transit goes out again here."""
-    for attempt in range(BLOCK_ATTEMPTS):
+    """One data block, sent at most ``s.block_attempts`` times in all. The loader itself resends a
+    block whose reply did not come (after settling the link); a block the loader refused as damaged
+    in transit goes out again here."""
+    sent = 0
+    while True:
         try:
-            s.loader.data_command(opcode, block, seq, timeout)
+            s.loader.data_command(opcode, block, seq, timeout, attempts=s.block_attempts - sent)
             return
         except LoaderChanged:
             raise
         except CommandFailed as e:
+            sent += max(1, s.loader.sends)
             if s.loader.resent:
                 # the first copy's reply was lost and a second copy was refused: the first copy
                 # most likely arrived, but only a loader that can check the flash may go on
@@ -329,8 +338,11 @@ def _block(s: Session, opcode: int, block: bytes, seq: int, timeout: float) -> N
                                         "again; whether it was written cannot be checked") from e
                 s.progress.warn(f"block {seq}: the first copy arrived; going on (the MD5 at the end checks it)")
                 return
-            if attempt == BLOCK_ATTEMPTS - 1:
-                raise
+            if sent >= s.block_attempts:
+                times = "once" if sent == 1 else f"{sent} times"
+                raise FlashError(f"block {seq} was refused {times}: {e}",
+                                 hint="the link damages data: check the cable, lower --baud (esptool.cfg's "
+                                      "write_block_attempts sets how often a block is tried)") from e
             # the loader refused this copy (damaged in transit: a ROM answers "malformed" 0x05 or
             # "checksum" 0x07, a stub 0xC0/0xC1) and did not take it: send it again
             s.progress.warn(f"block {seq}: {e}; sending it again")
@@ -362,8 +374,10 @@ def _send_plain(s: Session, addr: int, data: bytes, encrypt: bool = False) -> No
     blocks = (len(data) + bs - 1) // bs
     erase = fp.erase_size(addr, len(data))
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
+    s.progress.stage("write" if s.stub else "erase")  # a ROM erases the whole range when the write begins
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
     ld.command(op.FLASH_BEGIN, _begin((erase, blocks, bs, addr), encrypt), timeout=timeout)
+    s.progress.stage("write")
     w = stream.window_of(s)
     if w.streaming:  # our streaming stub: blocks in flight, errors on later replies
         window = w.blocks
@@ -387,9 +401,11 @@ def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes, encrypt:
     bs = fp.write_block_size
     blocks = (len(packed) + bs - 1) // bs
     timeout = T.DEFAULT if s.stub else T.scaled(T.ERASE_REGION_PER_MB, len(data))
+    s.progress.stage("write" if s.stub else "erase")  # a ROM erases the whole range when the write begins
     s.progress.start(f"Writing at 0x{addr:08x}", len(data))
     ld.command(op.FLASH_DEFL_BEGIN, _begin((fp.defl_begin_size(len(data)), blocks, bs, addr), encrypt),
                timeout=timeout)
+    s.progress.stage("write")
     w = stream.window_of(s)
     if w.streaming:  # our streaming stub: blocks in flight, errors on later replies
         _stream_compressed(s, addr, packed, w.blocks)
@@ -404,7 +420,7 @@ def _send_compressed(s: Session, addr: int, data: bytes, packed: bytes, encrypt:
         _block(s, op.FLASH_DEFL_DATA, block, seq, timeout)
         next_timeout = T.stub_defl_block(grows)
         done += grows
-        s.progress.advance(done)
+        s.progress.advance(done, compressed=min((seq + 1) * bs, len(packed)))
     if s.stub:
         ld.command(op.FLASH_DEFL_END, struct.pack("<I", 1), timeout=next_timeout)
 
@@ -475,7 +491,11 @@ def verify_flash(s: Session, regions: Sequence[Region], diff: bool = False) -> l
     for r in regions:
         data = r.data
         if s.flash.md5:
+            s.progress.stage("verify")
+            s.progress.start(f"Verifying at 0x{r.address:08x}", len(data))
             same = flash_md5(s, r.address, len(data)).hex() == hashlib.md5(data).hexdigest()
+            s.progress.advance(len(data))
+            s.progress.finish()
             flash_data = read_flash(s, r.address, len(data)) if (diff and not same) else None
         else:
             flash_data = read_flash(s, r.address, len(data))
@@ -512,6 +532,7 @@ def _read_stub_once(s: Session, addr: int, size: int) -> bytes:
     packets = stream.window_of(s).read_packets  # our stub: a count of packets; esptool's: 64 (see READ_IN_FLIGHT)
     ld.command(op.READ_FLASH, struct.pack("<IIII", addr, size, READ_PACKET, packets if packets > 1 else READ_IN_FLIGHT))
     buf = bytearray()
+    s.progress.stage("read")
     s.progress.start(f"Reading at 0x{addr:08x}", size)
     while len(buf) < size:
         frame = ld.read_frame(T.READ_PACKET)
@@ -522,6 +543,7 @@ def _read_stub_once(s: Session, addr: int, size: int) -> bytes:
             raise ProtocolError("the chip sent more data than asked for")
         ld.send_frame(struct.pack("<I", len(buf)))
         s.progress.advance(len(buf))
+    s.progress.stage("verify")  # the chip's MD5 of what it sent follows the data
     digest = ld.read_frame(T.READ_PACKET)
     if len(digest) != 16:
         raise ProtocolError(f"expected the 16-byte MD5 after the data, got {len(digest)} bytes")
@@ -535,12 +557,15 @@ def _read_stub_once(s: Session, addr: int, size: int) -> bytes:
 def _read_slow(s: Session, addr: int, size: int) -> bytes:
     ld = s.loader
     buf = bytearray()
+    s.progress.stage("read")
     s.progress.start(f"Reading at 0x{addr:08x}", size)
     while len(buf) < size:
         n = min(SLOW_CHUNK, size - len(buf))
         r = ld.command(op.READ_FLASH_SLOW, struct.pack("<II", addr + len(buf), n), data_len=SLOW_CHUNK)
         buf += r.data[:n]
         s.progress.advance(len(buf))
+    if s.flash.md5:
+        s.progress.stage("verify")
     if s.flash.md5 and ld.md5(addr, size, s.flash.md5_hex) != hashlib.md5(buf).digest():
         raise VerifyError(f"data read at 0x{addr:08x} does not match the chip's MD5",
                           hint="the link corrupted data: lower --baud and retry")
@@ -555,7 +580,9 @@ def erase_flash(s: Session) -> None:
                                  hint=STUB_HINT)
     s.attach_flash()
     s.progress.note("Erasing flash (this may take a while)...")
+    s.progress.stage("erase")
     s.loader.command(op.ERASE_FLASH, timeout=T.CHIP_ERASE)
+    s.progress.finish()
 
 
 def erase_region(s: Session, addr: int, size: int) -> bool:
@@ -568,6 +595,7 @@ def erase_region(s: Session, addr: int, size: int) -> bool:
         raise UsageError(f"region 0x{addr:x}+0x{size:x} ends past the {size_name(flash_size)} flash")
     timeout = T.scaled(T.ERASE_REGION_PER_MB, size)
     note_erase(s, addr, size)
+    s.progress.stage("erase")
     if s.flash.erase:
         s.loader.command(op.ERASE_REGION, struct.pack("<II", addr, size), timeout=timeout)
     else:  # the ROM erases up front on FLASH_BEGIN
@@ -575,7 +603,11 @@ def erase_region(s: Session, addr: int, size: int) -> bool:
         s.loader.command(op.FLASH_BEGIN, struct.pack("<IIII", s.flash.erase_size(addr, size),
                                                      (size + bs - 1) // bs, bs, addr), timeout=timeout)
     if s.flash.md5:
-        if flash_md5(s, addr, size) != hashlib.md5(b"\xff" * size).digest():
+        s.progress.stage("verify")
+        empty = flash_md5(s, addr, size) == hashlib.md5(b"\xff" * size).digest()
+        s.progress.finish()
+        if not empty:
             raise VerifyError(f"region 0x{addr:x}+0x{size:x} is not empty after erasing")
         return True
+    s.progress.finish()
     return False

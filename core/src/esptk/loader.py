@@ -79,6 +79,7 @@ class Loader:
         self.dirty = False  #: a reply may still be on its way: settle before the next command
         self.late: list[Reply] = []  #: replies the last settle found before its barrier
         self.resent = False  #: the last command's request went out more than once
+        self.sends = 0  #: how many times the last command's request went out
 
     # --- framing ------------------------------------------------------------------------------
     def flush_input(self) -> None:
@@ -139,13 +140,18 @@ class Loader:
     # --- commands -----------------------------------------------------------------------------
     def command(
         self, opcode: int, payload: bytes = b"", chk: int = 0, timeout: float = T.DEFAULT,
-        data_len: int = 0, check: bool = True,
+        data_len: int = 0, check: bool = True, attempts: int | None = None,
     ) -> Reply:
         """Send one request and return its reply (status split off). Raise on an error status
         unless ``check`` is false. A request that may be sent twice (:data:`RESENDABLE`) whose
         reply does not come in time is settled: its late reply is taken if the barrier brings it
-        in, otherwise the request goes out again."""
-        attempts = READ_ATTEMPTS if opcode in RESENDABLE else 1
+        in, otherwise the request goes out again, up to ``attempts`` times in all (default
+        :data:`READ_ATTEMPTS`)."""
+        if opcode not in RESENDABLE:
+            attempts = 1
+        elif attempts is None:
+            attempts = READ_ATTEMPTS
+        attempts = max(1, attempts)
         timed_out: CommandTimeout | None = None
         for attempt in range(attempts):
             if self.dirty:
@@ -159,6 +165,7 @@ class Loader:
                 if late is not None:
                     return self._finish(late, opcode, data_len, check)
             self.resent = attempt > 0
+            self.sends = attempt + 1
             self.send_frame(request(opcode, payload, chk))
             try:
                 return self.wait_reply(opcode, timeout, data_len, check)
@@ -286,8 +293,9 @@ class Loader:
     def write_reg(self, addr: int, value: int, mask: int = 0xFFFFFFFF, delay_us: int = 0) -> None:
         self.command(op.WRITE_REG, struct.pack("<IIII", addr, value, mask, delay_us))
 
-    def data_command(self, opcode: int, data: bytes, seq: int, timeout: float = T.DEFAULT) -> Reply:
-        return self.command(opcode, data_payload(data, seq), checksum(data), timeout)
+    def data_command(self, opcode: int, data: bytes, seq: int, timeout: float = T.DEFAULT,
+                     attempts: int | None = None) -> Reply:
+        return self.command(opcode, data_payload(data, seq), checksum(data), timeout, attempts=attempts)
 
     def mem_begin(self, size: int, blocks: int, block_size: int, addr: int) -> None:
         self.command(op.MEM_BEGIN, struct.pack("<IIII", size, blocks, block_size, addr))

@@ -130,6 +130,11 @@ class BoardSink(Protocol):
     def update(self, port: str, **fields: Any) -> None: ...
 
 
+#: esptk.progress stages as BoardSink stages
+STAGE_NAMES = {"compare": "comparing", "erase": "erasing", "write": "writing", "read": "reading",
+               "verify": "verifying"}
+
+
 class _BoardProgress:
     """A ProgressSink for one board, forwarding to the BoardSink under the board's port."""
 
@@ -140,8 +145,11 @@ class _BoardProgress:
         stage = "erasing" if task.startswith("Eras") else task.split(" ")[0].lower()
         self.sink.update(self.port, stage=stage, done=0, total=total, task=task)
 
-    def advance(self, done: int) -> None:
+    def advance(self, done: int, compressed: int | None = None) -> None:
         self.sink.update(self.port, done=done)
+
+    def stage(self, name: str) -> None:
+        self.sink.update(self.port, stage=STAGE_NAMES.get(name, name))
 
     def finish(self, summary: str | None = None) -> None:
         pass

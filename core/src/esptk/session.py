@@ -17,12 +17,13 @@ from .errors import (
     CommandTimeout,
     ProtocolError,
     SyncFailed,
+    TransportError,
     UnsupportedChip,
     UsageError,
 )
 from .flashproto import RAM_BLOCK, FlashProtocol
 from .loader import Loader, Tracer
-from .progress import NullProgress, ProgressSink
+from .progress import NullProgress, ProgressSink, StagedSink, staged
 from .protocol import op
 from .protocol.packets import parse_reply, request
 from .reset import ResetSequence
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 
 ROM_BAUD = 115200
 SYNC_TRIES = 5
+#: tries per flash data block (esptool's ``write_block_attempts``)
+WRITE_BLOCK_ATTEMPTS = 3
+#: seconds between two tries to open a port (esptool's ``open_port_attempts``: 0.1 s apart)
+OPEN_RETRY_DELAY = 0.1
 
 
 @dataclass
@@ -43,7 +48,7 @@ class Session:
     loader: Loader
     chip: ChipSpec
     flash: FlashProtocol
-    progress: ProgressSink = field(default_factory=NullProgress)
+    progress: StagedSink = field(default_factory=NullProgress)
     flash_attached: bool = False
     #: the flash size the loader was last told (SPI_SET_PARAMS), None: not yet
     params_size: int | None = None
@@ -54,6 +59,8 @@ class Session:
     stub_version: StubVersion | None = None
     #: the user wants the stub (no --no-stub): after a reset it is uploaded again
     stub_wanted: bool = False
+    #: tries per flash data block the loader refuses or does not answer (at least 1)
+    block_attempts: int = WRITE_BLOCK_ATTEMPTS
     _facts: _RegisterCache | None = field(default=None, repr=False)
 
     @property
@@ -197,10 +204,24 @@ def _sequences(reg: Registry, mode: str, t: Transport, chip: ChipSpec | None) ->
     return found
 
 
-def open_transport(reg: Registry, port: str, baud: int) -> Transport:
-    t = reg.transport_for(port).from_url(port, baud)
-    t.open()
-    return t
+def open_transport(reg: Registry, port: str, baud: int, attempts: int = 1,
+                   progress: ProgressSink | None = None) -> Transport:
+    """Open ``port``; a port that cannot be opened (missing, busy, refused) is tried ``attempts``
+    times, :data:`OPEN_RETRY_DELAY` apart (0 or less: until it opens, e.g. a board plugged in later)."""
+    cls = reg.transport_for(port)
+    for i in itertools.count():
+        t = cls.from_url(port, baud)
+        try:
+            t.open()
+            return t
+        except TransportError as e:
+            if 0 < attempts <= i + 1:
+                raise
+            if i == 0 and progress is not None:
+                more = "until it opens" if attempts <= 0 else f"up to {attempts} times"
+                progress.note(f"{e.message}; trying {more}")
+        time.sleep(OPEN_RETRY_DELAY)
+    raise AssertionError("unreachable")
 
 
 def _try_sync(loader: Loader) -> list[int] | None:
@@ -216,9 +237,12 @@ def _try_sync(loader: Loader) -> list[int] | None:
 
 
 def sync_loader(reg: Registry, transport: Transport, loader: Loader, before: str, attempts: int,
-                chip: ChipSpec | None, progress: ProgressSink) -> list[int]:
-    """Reset (per ``before``) and sync; return the SYNC reply values."""
+                chip: ChipSpec | None, progress: ProgressSink, reset_delay: float | None = None) -> list[int]:
+    """Reset (per ``before``) and sync; return the SYNC reply values. ``reset_delay``: seconds between
+    releasing EN and releasing GPIO0 in the sequences that have that wait (the slow ones add theirs)."""
     seqs = _sequences(reg, before, transport, chip) if before not in ("no_reset",) else []
+    if reset_delay is not None:
+        seqs = [seq.with_reset_delay(reset_delay) for seq in seqs]
     counter = itertools.count() if attempts <= 0 else range(attempts)
     boot_seen: str | None = None
     waiting = False
@@ -270,23 +294,30 @@ def connect(
     reg: Registry, port: str | None = None, chip: str = "auto", baud: int = ROM_BAUD,
     before: str = "default_reset", connect_attempts: int = 7, use_stub: bool = True,
     trace: Tracer | None = None, progress: ProgressSink | None = None, transport: Transport | None = None,
+    reset_delay: float | None = None, open_attempts: int = 1, block_attempts: int = WRITE_BLOCK_ATTEMPTS,
 ) -> Session:
-    """Open ``port`` (or use ``transport``), enter the loader and return a ready :class:`Session`."""
-    progress = progress or NullProgress()
+    """Open ``port`` (or use ``transport``), enter the loader and return a ready :class:`Session`.
+
+    esptool's configuration values: ``reset_delay`` (seconds before the boot pin is released in the
+    reset sequences, default 0.05), ``open_attempts`` (tries to open the port, 0.1 s apart; 0: until it
+    opens), ``block_attempts`` (tries per flash data block)."""
+    sink = staged(progress or NullProgress())
     if transport is None:
         if not port:
             raise UsageError("no port given", hint="use --port PORT (or set ESPTK_PORT); try --port sim://esp32")
         start_baud = baud if before == "no_reset_no_sync" else min(ROM_BAUD, baud)
-        transport = open_transport(reg, port, start_baud)
+        transport = open_transport(reg, port, start_baud, open_attempts, sink)
     try:
-        return _connect(reg, transport, chip, baud, before, connect_attempts, use_stub, trace, progress)
+        s = _connect(reg, transport, chip, baud, before, connect_attempts, use_stub, trace, sink, reset_delay)
     except BaseException:
         transport.close()
         raise
+    s.block_attempts = max(1, block_attempts)
+    return s
 
 
 def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: str, attempts: int,
-             use_stub: bool, trace: Tracer | None, progress: ProgressSink) -> Session:
+             use_stub: bool, trace: Tracer | None, progress: StagedSink, reset_delay: float | None) -> Session:
     loader = Loader(transport, trace)
     if before == "no_reset_no_sync":
         # a loader is assumed to be running already (esptool assumes its stub): without --chip, ask it
@@ -297,7 +328,7 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
         return s
     wanted = reg.chip(chip) if chip != "auto" else None
     progress.note(f"Connecting to {transport.url}...")
-    values = sync_loader(reg, transport, loader, before, attempts, wanted, progress)
+    values = sync_loader(reg, transport, loader, before, attempts, wanted, progress, reset_delay)
     stub_running = all(v == 0 for v in values)
     loader.status_bytes = 2
     spec = detect_chip(reg, loader, chip)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import CommandFailed
-from .protocol import caps
+from .protocol import caps, op
 from .protocol import timeouts as T
 from .protocol.packets import checksum, data_payload, describe_status, request
 from .session import Session
@@ -50,6 +50,12 @@ def send_blocks(s: Session, opcode: int, blocks: Sequence[bytes], ends: Sequence
     """
     ld = s.loader
     sent = answered = 0
+    packed: list[int] | None = None  #: compressed bytes sent once block i is answered
+    if opcode == op.FLASH_DEFL_DATA:
+        packed, total = [], 0
+        for b in blocks:
+            total += len(b)
+            packed.append(total)
     while answered < len(blocks):
         while sent < len(blocks) and sent - answered < window:
             block = blocks[sent]
@@ -66,7 +72,7 @@ def send_blocks(s: Session, opcode: int, blocks: Sequence[bytes], ends: Sequence
                 f"{describe_status(reply, True)}, reported on block {answered}: the failure lies in writing "
                 f"0x{addr + lo:08x}-0x{addr + hi - 1:08x}", reply.code)
         answered += 1
-        s.progress.advance(ends[answered - 1])
+        s.progress.advance(ends[answered - 1], compressed=packed[answered - 1] if packed else None)
 
 
 def finish(s: Session, opcode: int, ends: Sequence[int], addr: int, window: int, timeout: float) -> None:

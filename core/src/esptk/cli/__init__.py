@@ -13,6 +13,7 @@ from .argv import preprocess
 
 
 def _report(e: EsptkError) -> None:
+    console.end_progress()  # a bar still drawn (the step that failed) is cleared before the error
     console.err.print(f"[bold red]error:[/] {console.escape(e.message)}")
     if e.hint:
         console.err.print(f"[dim]hint:[/] {console.escape(e.hint)}")

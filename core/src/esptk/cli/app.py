@@ -134,9 +134,9 @@ def _config(ctx: typer.Context, st: AppState) -> None:
         return
     for key in cfg.unknown:
         console.warn(f"{cfg.path}: unknown option '{key}' ignored")
-    for key in config.NOT_USED:
-        if key in cfg.values:
-            console.warn(f"{cfg.path}: esptk does not use '{key}'; ignored")
+    st.reset_delay = cfg.values.get("reset_delay", st.reset_delay)
+    st.open_port_attempts = cfg.values.get("open_port_attempts", st.open_port_attempts)
+    st.write_block_attempts = cfg.values.get("write_block_attempts", st.write_block_attempts)
     source = ctx.get_parameter_source("connect_attempts")  # click's or typer's vendored ParameterSource
     if "connect_attempts" in cfg.values and getattr(source, "name", None) == "DEFAULT":
         st.connect_attempts = cfg.values["connect_attempts"]

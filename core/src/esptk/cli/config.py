@@ -1,7 +1,8 @@
 """The configuration file esptool users already have: ``esptk.cfg`` or ``esptool.cfg`` (``[esptk]`` or
 ``[esptool]`` section), ``setup.cfg`` or ``tox.ini`` (same sections), found as esptool finds it:
 ``ESPTK_CFGFILE``/``ESPTOOL_CFGFILE``, else the current directory, else the user's config folder,
-else the home folder. Timeouts, connect attempts and custom reset sequences (PROTOCOL.md 2.4, 4.8).
+else the home folder. Timeouts, attempts, the reset delay and custom reset sequences (PROTOCOL.md 2.4,
+4.1, 4.8); the keys and their defaults are esptool's (its configuration-file documentation).
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ TIMEOUTS = {
     "timeout": "DEFAULT", "chip_erase_timeout": "CHIP_ERASE", "max_timeout": "MAX", "sync_timeout": "SYNC",
     "md5_timeout_per_mb": "MD5_PER_MB", "erase_region_timeout_per_mb": "ERASE_REGION_PER_MB",
     "erase_write_timeout_per_mb": "ERASE_WRITE_PER_MB", "mem_end_rom_timeout": "MEM_END_ROM",
+    "serial_write_timeout": "SERIAL_WRITE",
 }
-INTS = ("connect_attempts", "write_block_attempts", "open_port_attempts")
-FLOATS = ("reset_delay", "serial_write_timeout")
-#: esptool's keys that esptk reads but has no use for (yet): a warning says so
-NOT_USED = ("write_block_attempts", "open_port_attempts", "reset_delay", "serial_write_timeout")
+#: key -> the smallest value that makes sense (open_port_attempts 0: until the port opens)
+INTS = {"connect_attempts": None, "write_block_attempts": 1, "open_port_attempts": 0}
+FLOATS = ("reset_delay",)
 SEQUENCES = ("custom_reset_sequence", "custom_hard_reset_sequence")
 
 
@@ -84,8 +85,15 @@ def parse(path: Path, raw: dict[str, str]) -> Config:
         try:
             if key in TIMEOUTS or key in FLOATS:
                 cfg.values[key] = float(text)
+                if key in FLOATS and cfg.values[key] < 0:
+                    raise UsageError(f"{path}: {key} = {text} is negative", hint=f"e.g. {key} = 0.05")
             elif key in INTS:
                 cfg.values[key] = int(text, 0)
+                least = INTS[key]
+                if least is not None and cfg.values[key] < least:
+                    raise UsageError(f"{path}: {key} = {text} is less than {least}",
+                                     hint=f"e.g. {key} = {max(least, 1)}" + (" (0: until the port opens)"
+                                                                              if key == "open_port_attempts" else ""))
             elif key in SEQUENCES:
                 from ..reset import ResetSequence
 

@@ -13,6 +13,7 @@ from . import console
 from .state import AppState
 
 if TYPE_CHECKING:
+    from ..progress import StagedSink
     from ..session import Session
 
 
@@ -41,19 +42,21 @@ def session(ctx: typer.Context, use_stub: bool | None = None, no_progress: bool 
     from . import esptool_log
 
     st = state_of(ctx)
-    progress: object = console.RichProgress(enabled=not no_progress and not st.json, quiet=st.quiet or st.json)
     log = esptool_log.active(st.log_format, ctx.info_name, st.json or bool(ctx.params.get("as_json")))
-    if log:
-        progress = esptool_log.EsptoolLog(progress)
-    def open_on(port: str | None) -> Session:
+    # esptool's lines (on stdout) and esptk's bar do not share a terminal: with the lines, no bar
+    bar = console.RichProgress(enabled=not no_progress and not st.json and not log, quiet=st.quiet or st.json)
+    progress: StagedSink = esptool_log.EsptoolLog(bar) if log else bar
+
+    def open_on(port: str | None, open_attempts: int = 1) -> Session:
         return connect(
             st.registry, port=port, chip=st.chip, baud=st.baud, before=st.before,
             connect_attempts=st.connect_attempts, use_stub=(not st.no_stub) if use_stub is None else use_stub,
-            trace=Tracer() if st.trace else None, progress=progress,  # type: ignore[arg-type]
+            trace=Tracer() if st.trace else None, progress=progress, reset_delay=st.reset_delay,
+            open_attempts=open_attempts, block_attempts=st.write_block_attempts,
         )
 
-    if st.port:
-        s = open_on(st.port)
+    if st.port:  # esptool's open_port_attempts: only for a port named (candidates found were there)
+        s = open_on(st.port, st.open_port_attempts)
     else:
         from .ports import try_ports
 

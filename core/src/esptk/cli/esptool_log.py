@@ -15,6 +15,10 @@ import os
 import re
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..progress import StagedSink
 
 FORMATS = ("auto", "esptool", "esptk")
 ENV = "ESPTK_LOG_FORMAT"
@@ -81,12 +85,15 @@ def after_lines(after: str, stub: bool) -> list[str]:
 
 
 class EsptoolLog:
-    """A :class:`esptk.progress.ProgressSink` that prints esptool's lines on stdout and forwards
-    everything to ``inner`` (esptk's own stderr rendering)."""
+    """A :class:`esptk.progress.StagedSink` that prints esptool's lines on stdout and forwards
+    everything to ``inner`` (esptk's own stderr rendering). Stages and compressed byte counts are
+    not part of esptool's lines: they are only forwarded, and a verification task ("Verifying at")
+    prints nothing here."""
 
-    def __init__(self, inner: object, min_interval: float = 1.0) -> None:
+    def __init__(self, inner: StagedSink, min_interval: float = 1.0) -> None:
         self.inner = inner
         self.min_interval = min_interval
+        self._silent = False
         self._verb = ""
         self._base = 0
         self._total = 0
@@ -97,16 +104,23 @@ class EsptoolLog:
         m = _TASK.match(task)
         self._verb, self._base = (m.group(1), int(m.group(2), 16)) if m else (task, 0)
         self._total, self._last, self._last_addr = total, 0.0, -1
-        self.inner.start(task, total)  # type: ignore[attr-defined]
+        self._silent = self._verb == "Verifying"
+        self.inner.start(task, total)
 
-    def advance(self, done: int) -> None:
+    def stage(self, name: str) -> None:
+        self.inner.stage(name)
+
+    def advance(self, done: int, compressed: int | None = None) -> None:
+        if self._silent:
+            self.inner.advance(done, compressed=compressed)
+            return
         now = time.monotonic()
         addr = self._base + done
         due = done >= self._total or self._verb == "Writing" or now - self._last >= self.min_interval
         if due and addr != self._last_addr:  # one line per block written, at most one a second else
             line(progress_line(self._verb, addr, done, self._total))
             self._last, self._last_addr = now, addr
-        self.inner.advance(done)  # type: ignore[attr-defined]
+        self.inner.advance(done, compressed=compressed)
 
     def finish(self, summary: str | None = None) -> None:
         if summary:
@@ -122,7 +136,7 @@ class EsptoolLog:
                 line(summary.rstrip(".") + ".")
             if (m or summary.startswith("Flash at")) and summary.endswith(", verified"):
                 line("Hash of data verified.")
-        self.inner.finish(summary)  # type: ignore[attr-defined]
+        self.inner.finish(summary)
 
     def note(self, message: str) -> None:
         if message.startswith("Erasing flash"):
@@ -133,7 +147,7 @@ class EsptoolLog:
             line("Stub flasher running.")
         elif message.startswith("Changed baud rate to"):
             line(message + ".")
-        self.inner.note(message)  # type: ignore[attr-defined]
+        self.inner.note(message)
 
     def warn(self, message: str) -> None:
-        self.inner.warn(message)  # type: ignore[attr-defined]
+        self.inner.warn(message)

@@ -100,7 +100,8 @@ def write_flash_cmd(
     erase_all: Annotated[bool, typer.Option("--erase-all", "-e", help="Erase all flash first.")] = False,
     compress: Annotated[bool, typer.Option("--compress", "-z", help="Compress (default with the stub).")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", "-u", help="Do not compress.")] = False,
-    verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Verify again after writing, separately (deprecated: "
+                                         "every write is verified; esptool 5 refuses it).")] = False,
     spi_connection: Annotated[str | None, typer.Option(
         "--spi-connection", "-sc", help="Flash pins: SPI, HSPI or CLK,Q,D,HD,CS (ESP32).")] = None,
     skip_flashed: Annotated[bool, typer.Option(
@@ -137,6 +138,9 @@ def write_flash_cmd(
     if trust_flash_content and not diff_with:
         raise UsageError("--trust-flash-content only works with --diff-with", hint="add --diff-with OLD_FILE ...")
     exclusive(encrypt, encrypt_files or [])
+    if verify and not state_of(ctx).quiet and not state_of(ctx).json:
+        console.info("note: --verify is implied (every region is verified after writing) and esptool 5 no longer "
+                     "accepts it; esptk checks the regions once more")
     pins = wo.parse_spi_connection(spi_connection) if spi_connection is not None else None
     regions = [] if encrypt_files and not pairs else [replace(r, encrypt=encrypt) for r in parse_pairs(pairs or [])]
     regions += [replace(r, encrypt=True) for r in parse_pairs(encrypt_files)] if encrypt_files else []

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from ..many import BoardRecord, Job
 
 STAGES = {"connecting": "connecting", "writing": "writing", "reading": "verifying", "erasing": "erasing",
-          "resetting": "resetting", "retrying": "retrying", "done": "done", "failed": "FAILED"}
+          "comparing": "comparing", "verifying": "verifying", "resetting": "resetting", "retrying": "retrying",
+          "done": "done", "failed": "FAILED"}
 
 
 def register(app: typer.Typer) -> None:

@@ -55,6 +55,10 @@ class AppState:
     no_stub: bool = False
     trace: bool = False
     connect_attempts: int = 7
+    #: esptool.cfg's reset_delay (None: the built-in 0.05 s), open_port_attempts, write_block_attempts
+    reset_delay: float | None = None
+    open_port_attempts: int = 1
+    write_block_attempts: int = 3
     json: bool = False
     debug: bool = False
     quiet: bool = False

@@ -14,6 +14,9 @@ MD5_PER_MB = 8.0
 MEM_END_ROM = 0.2
 READ_PACKET = 3.0
 STUB_GREETING = 3.0
+#: how long one write to the port may block (esptool's serial_write_timeout); read by transports
+#: whose writes can time out when they open
+SERIAL_WRITE = 10.0
 
 
 def scaled(per_mb: float, size: int) -> float:

@@ -12,12 +12,12 @@ from typing import ClassVar
 import serial
 
 from esptk.errors import PortBusy, PortNotFound, TransportError
+from esptk.protocol import timeouts
 from esptk.transport import Capability, url_scheme
 
 #: pyserial URL handlers whose links carry no modem control lines
 NO_LINES = {"socket", "loop", "spy-socket"}
 POLL = 0.05  #: seconds one port read waits; read() repeats it up to the caller's timeout
-WRITE_TIMEOUT = 10
 
 
 class SerialTransport:
@@ -57,7 +57,8 @@ class SerialTransport:
     def _open(self) -> None:
         try:
             # pyserial's rfc2217 class refuses a write timeout (NotImplementedError)
-            extra = {} if url_scheme(self.url) == "rfc2217" else {"write_timeout": WRITE_TIMEOUT}
+            # the write timeout is esptk.protocol.timeouts.SERIAL_WRITE (esptool.cfg: serial_write_timeout)
+            extra = {} if url_scheme(self.url) == "rfc2217" else {"write_timeout": timeouts.SERIAL_WRITE}
             port = serial.serial_for_url(self.url, do_not_open=True, baudrate=self._baud, timeout=POLL, **extra)
             if isinstance(port, serial.Serial) and os.name == "posix" and url_scheme(self.url) == "serial":
                 port.exclusive = True
