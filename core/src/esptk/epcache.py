@@ -3,15 +3,17 @@
 Reading entry points scans every installed distribution (``importlib.metadata`` alone costs ~40 ms
 to import). The result is cached in the user's cache folder under a key made of the interpreter, the
 ``sys.path`` folders and their modification times: installing or removing a distribution changes
-the folder it goes into, which invalidates the cache. ``ESPTK_NO_EP_CACHE=1`` bypasses it.
+the folder it goes into, which invalidates the cache. The current folder (``python -m esptk`` puts it
+on ``sys.path``) counts by the distributions in it, not its time: writing an output file there must
+not invalidate the cache. ``ESPTK_NO_EP_CACHE=1`` bypasses it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,20 +36,39 @@ class EntryPoint:
         return obj
 
 
-def _fingerprint() -> str:
+DIST_SUFFIXES = (".dist-info", ".egg-info", ".egg-link", ".egg", ".pth")
+
+
+def fingerprint() -> str:
+    """What the installed distributions depend on: interpreter, ``sys.path`` and the folders' times."""
     parts = [sys.executable, sys.version]
+    cwd = os.getcwd()
     for entry in sys.path:
         try:
-            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+            if entry in ("", cwd):
+                names = sorted(n for n in os.listdir(entry or ".") if n.endswith(DIST_SUFFIXES))
+                parts.append(f"{entry}:" + ",".join(
+                    f"{n}@{os.stat(os.path.join(entry or '.', n)).st_mtime_ns}" for n in names))
+            else:
+                parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
         except OSError:
             parts.append(f"{entry}:-")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return "\n".join(parts)
+
+
+def cache_folder() -> Path:
+    """The per-user cache folder of esptk (files in it are named per environment, see :func:`tag`)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "esptk"
+
+
+def tag() -> str:
+    """A short name for this environment (``sys.prefix``)."""
+    return f"{zlib.crc32(sys.prefix.encode()):08x}"
 
 
 def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    tag = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]
-    return Path(base) / "esptk" / f"entry-points-{tag}.json"
+    return cache_folder() / f"entry-points-{tag()}.json"
 
 
 def _scan(groups: tuple[str, ...]) -> list[EntryPoint]:
@@ -67,7 +88,7 @@ def entry_points(groups: tuple[str, ...]) -> list[EntryPoint]:
     """The entry points of ``groups`` (from the cache when this environment has not changed)."""
     if os.environ.get("ESPTK_NO_EP_CACHE"):
         return _scan(groups)
-    key = _fingerprint() + ":" + ",".join(groups)
+    key = fingerprint() + ":" + ",".join(groups)
     path = _cache_file()
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
