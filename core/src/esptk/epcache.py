@@ -47,7 +47,7 @@ def fingerprint() -> str:
         try:
             if entry in ("", cwd):
                 names = sorted(n for n in os.listdir(entry or ".") if n.endswith(DIST_SUFFIXES))
-                parts.append(f"{entry}:" + ",".join(
+                parts.append("<current folder>:" + ",".join(  # one key for all folders without distributions
                     f"{n}@{os.stat(os.path.join(entry or '.', n)).st_mtime_ns}" for n in names))
             else:
                 parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
