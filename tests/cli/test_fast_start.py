@@ -21,10 +21,10 @@ pytest.importorskip("esptk_esp32")
 def _spec() -> dict[str, Any]:
     import typer
 
-    from esptk.cli import fast
+    from esptk.cli import fastcache
     from esptk.cli.app import app
 
-    spec = fast.build_spec(app, typer.main.get_command(app))
+    spec = fastcache.build_spec(app, typer.main.get_command(app))
     assert spec is not None
     return spec
 
@@ -157,3 +157,29 @@ def test_image_commands_run_without_typer_and_write_the_same(command: str, tmp_p
     assert "typer imported" in err and "typer imported" not in err2
     assert (rc, out, err.replace("typer imported\n", ""), data) == (rc2, out2, err2, data2)
     assert (rc == 0) == (command in ("elf2image", "merge-bin")) and (data is not None) == (rc == 0)
+
+
+@pytest.mark.parametrize("columns", [None, "", "0", "-5", "abc", "61", "200"])
+def test_help_key_width_is_the_width_click_formats_for(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from esptk.cli import fast
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert fast._columns() == shutil.get_terminal_size().columns
+
+
+def test_temp_file_is_private_and_new(tmp_path: Path) -> None:
+    from esptk.fileio import temp_file
+
+    fd, name = temp_file(str(tmp_path), suffix=".tmp")
+    fd2, name2 = temp_file(str(tmp_path), suffix=".tmp")
+    os.close(fd)
+    os.close(fd2)
+    assert name != name2 and os.path.dirname(name) == str(tmp_path) and name.endswith(".tmp")
+    assert os.path.basename(name).startswith(".esptk-") and (os.stat(name).st_mode & 0o777) == 0o600
+    with pytest.raises(FileNotFoundError):
+        temp_file(str(tmp_path / "missing"))

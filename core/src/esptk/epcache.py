@@ -15,7 +15,7 @@ import os
 import sys
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,10 @@ def fingerprint() -> str:
     return "\n".join(parts)
 
 
-def cache_folder() -> Path:
+def cache_folder() -> str:
     """The per-user cache folder of esptk (files in it are named per environment, see :func:`tag`)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "esptk"
+    return os.path.join(base, "esptk")
 
 
 def tag() -> str:
@@ -67,8 +67,42 @@ def tag() -> str:
     return f"{zlib.crc32(sys.prefix.encode()):08x}"
 
 
-def _cache_file() -> Path:
-    return cache_folder() / f"entry-points-{tag()}.json"
+KEEP = 8  #: cache files kept per kind and environment (the newest)
+
+
+def cache_path(kind: str, key: str) -> str:
+    """One file per kind, environment and key (``python -m esptk`` and the ``esptk`` script, or two
+    interpreters of one environment, see different keys and must not evict each other)."""
+    return os.path.join(cache_folder(), f"{kind}-{tag()}-{zlib.crc32(key.encode()):08x}.json")
+
+
+def read(kind: str, key: str) -> dict[str, Any] | None:
+    """The object stored under ``key`` (None: none, or unreadable)."""
+    try:
+        with open(cache_path(kind, key), encoding="utf-8") as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) and data.get("key") == key else None
+    except (OSError, ValueError):
+        return None
+
+
+def write(kind: str, data: dict[str, Any]) -> None:
+    """Store ``data`` (with its ``key``) atomically; keep the :data:`KEEP` newest files of ``kind``."""
+    path = cache_path(kind, data["key"])
+    folder, name = os.path.split(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+        prefix = name.rsplit("-", 1)[0] + "-"
+        old = sorted((e for e in os.scandir(folder) if e.name.startswith(prefix) and e.name.endswith(".json")),
+                     key=lambda e: e.stat().st_mtime_ns, reverse=True)
+        for entry in old[KEEP:]:
+            os.unlink(entry.path)
+    except OSError:
+        pass  # a read-only home: no cache, same result
 
 
 def _scan(groups: tuple[str, ...]) -> list[EntryPoint]:
@@ -89,19 +123,12 @@ def entry_points(groups: tuple[str, ...]) -> list[EntryPoint]:
     if os.environ.get("ESPTK_NO_EP_CACHE"):
         return _scan(groups)
     key = fingerprint() + ":" + ",".join(groups)
-    path = _cache_file()
-    try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
-        if cached.get("key") == key:
+    cached = read("entry-points", key)
+    if cached is not None:
+        try:
             return [EntryPoint(**e) for e in cached["entry_points"]]
-    except (OSError, ValueError, TypeError, KeyError):
-        pass
+        except (TypeError, KeyError):
+            pass
     found = _scan(groups)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "entry_points": [e.__dict__ for e in found]}), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home: no cache, same result
+    write("entry-points", {"key": key, "entry_points": [e.__dict__ for e in found]})
     return found

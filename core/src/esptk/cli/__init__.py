@@ -60,14 +60,14 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
 def _run_typer(args: list[str], prog: str) -> Any:
     import typer
 
-    from . import fast
+    from . import fast, fastcache
     from .app import app
 
     # help for a pipe or a file: click's plain text (rich's boxes need a terminal, and ~100 ms)
     terminal = _stdout_is_terminal()
     app.rich_markup_mode = "rich" if terminal else None
     cmd = typer.main.get_command(app)
-    fast.write_spec(app, cmd)
+    fastcache.write_spec(app, cmd)
     if terminal or not (len(args) == 1 and args[0] in fast.HELP_ARGS):
         return cmd.main(args=args, prog_name=prog, standalone_mode=False)
     import contextlib
@@ -81,7 +81,7 @@ def _run_typer(args: list[str], prog: str) -> Any:
         sys.stdout.write(buf.getvalue())
         sys.stdout.flush()
     if isinstance(rc, int):
-        fast.write_help(args, prog, buf.getvalue(), rc)
+        fastcache.write_help(args, prog, buf.getvalue(), rc)
     return rc
 
 

@@ -13,14 +13,13 @@ command definitions, let later runs skip it:
 * **the help text** of ``esptk --help`` / ``esptk -h`` when stdout is not a terminal (click's plain
   text; a terminal gets rich's rendering from typer), per terminal width.
 
-Both live next to the entry-point cache, keyed by the environment's fingerprint
+:mod:`esptk.cli.fastcache` writes them. Both live next to the entry-point cache, keyed by the environment's fingerprint
 (:func:`esptk.epcache.fingerprint`) and the size and time of every esptk source file the typer run
 loaded: installing, removing or editing code invalidates them. ``ESPTK_NO_FAST=1`` turns this off.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -30,9 +29,6 @@ from typing import Any
 COMMANDS = ("elf2image", "merge-bin", "make-image", "image-info")
 HELP_ARGS = ("--help", "-h")
 SPEC_VERSION = 1
-_TYPE_CLASSES = ("StringParamType", "IntParamType", "BoolParamType")
-#: click's type names (typer's vendored click says "str" and "int") -> the spec's
-_TYPES = {"str": "text", "text": "text", "int": "integer", "integer": "integer", "boolean": "boolean"}
 
 
 class _Source:
@@ -63,35 +59,6 @@ class NotFast(Exception):
 # ------------------------------------------------------------------ cache files
 
 
-def _path(kind: str, key: str) -> str:
-    """One file per key (``python -m esptk`` and the ``esptk`` script see different ``sys.path``)."""
-    import zlib
-
-    from ..epcache import cache_folder, tag
-
-    return str(cache_folder() / f"cli-{kind}-{tag()}-{zlib.crc32(key.encode()):08x}.json")
-
-
-KEEP = 8  #: cache files kept per kind and environment (the newest)
-
-
-def _source_files() -> list[list[Any]]:
-    """[path, mtime_ns, size] of every loaded module that an install does not cover: esptk's and its
-    plugins' modules, and any module from outside the environment (editable installs)."""
-    out = []
-    prefixes = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
-    for name, module in sorted(sys.modules.items()):
-        path = getattr(module, "__file__", None)
-        if not path or not (name.startswith("esptk") or not path.startswith(prefixes)):
-            continue
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        out.append([path, st.st_mtime_ns, st.st_size])
-    return out
-
-
 def _current(data: dict[str, Any], key: str) -> bool:
     if data.get("version") != SPEC_VERSION or data.get("key") != key:
         return False
@@ -106,30 +73,13 @@ def _current(data: dict[str, Any], key: str) -> bool:
 
 
 def _load(kind: str, key: str) -> dict[str, Any] | None:
+    from ..epcache import read
+
+    data = read(f"cli-{kind}", key)
     try:
-        with open(_path(kind, key), encoding="utf-8") as f:
-            data = json.load(f)
-        return data if _current(data, key) else None
-    except (OSError, ValueError, TypeError, KeyError):
+        return data if data is not None and _current(data, key) else None
+    except (TypeError, KeyError, ValueError):
         return None
-
-
-def _store(kind: str, data: dict[str, Any]) -> None:
-    path = _path(kind, data["key"])
-    folder, name = os.path.split(path)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-        prefix = name.rsplit("-", 1)[0] + "-"
-        old = sorted((e for e in os.scandir(folder) if e.name.startswith(prefix) and e.name.endswith(".json")),
-                     key=lambda e: e.stat().st_mtime_ns, reverse=True)
-        for entry in old[KEEP:]:
-            os.unlink(entry.path)
-    except OSError:
-        pass  # a read-only home: no cache, same behaviour
 
 
 def _spec_key() -> str:
@@ -138,13 +88,25 @@ def _spec_key() -> str:
     return fingerprint()
 
 
-def _help_key(args: list[str], prog: str) -> str:
-    import shutil
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns`` (what click's help formatter reads), without shutil."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
+
+def _help_key(args: list[str], prog: str) -> str:
     from ..epcache import fingerprint
 
     env = [os.environ.get(v, "") for v in ("ESPTK_PLUGINS", "ESPTK_DISABLE_PLUGINS")]
-    return "\n".join([fingerprint(), prog, " ".join(args), str(shutil.get_terminal_size().columns), *env])
+    return "\n".join([fingerprint(), prog, " ".join(args), str(_columns()), *env])
 
 
 # ------------------------------------------------------------------ the fast path
@@ -312,91 +274,3 @@ def _values(params: list[dict[str, Any]], given: dict[str, list[Any]]) -> tuple[
         values[p["name"]] = value
         sources[p["name"]] = source
     return values, sources
-
-
-# ------------------------------------------------------------------ writing the caches (typer runs)
-
-
-def _ref(func: Any) -> str | None:
-    qualname = getattr(func, "__qualname__", "")
-    if "<locals>" in qualname or not getattr(func, "__module__", None):
-        return None
-    return f"{func.__module__}:{qualname}"
-
-
-def _describe(click_cmd: Any, func: Any, group: bool = False) -> dict[str, Any] | None:
-    """The spec of one command (None: not for the fast path)."""
-    from typer.utils import get_params_from_function
-
-    infos = get_params_from_function(func)
-    ctx_names = [n for n in infos if n not in {p.name for p in click_cmd.params}]
-    if (len(ctx_names) != 1 or _ref(func) is None or click_cmd.ignore_unknown_options
-            or (click_cmd.allow_extra_args and not group) or getattr(click_cmd, "chain", False)
-            or click_cmd.allow_interspersed_args == group):
-        return None
-    params = []
-    for p in click_cmd.params:
-        info = infos.get(p.name)
-        callback = getattr(getattr(info, "default", None), "callback", None)
-        kind = p.param_type_name
-        multi = bool(getattr(p, "multiple", False)) or p.nargs == -1
-        flag = bool(getattr(p, "is_flag", False))
-        type_ = _TYPES.get(p.type.name) if type(p.type).__name__ in _TYPE_CLASSES else None
-        const = getattr(p, "flag_value", getattr(p, "_depr_flag_value", None))
-        if (info is None or kind not in ("option", "argument") or type_ is None or not p.expose_value
-                or getattr(p, "prompt", None) is not None or getattr(p, "deprecated", False)
-                or getattr(p, "count", False) or p.nargs not in (1, -1) or (p.nargs == -1 and kind == "option")
-                or (callback is not None and _ref(callback) is None)
-                or (multi and (p.default is not None or type_ != "text"))
-                or (flag and (type_ != "boolean" or const is not True or p.default is not False
-                              or getattr(p, "secondary_opts", None)))
-                or (not flag and type_ == "boolean")):
-            return None
-        envvar = [p.envvar] if isinstance(p.envvar, str) else list(p.envvar or [])
-        params.append({"name": p.name, "kind": kind, "opts": list(p.opts), "flag": flag, "multi": multi,
-                       "type": type_, "default": p.default, "required": bool(p.required), "eager": bool(p.is_eager),
-                       "envvar": envvar, "callback": _ref(callback) if callback is not None else None})
-    args = [p for p in params if p["kind"] == "argument"]
-    if any(p["multi"] for p in args[:-1]):
-        return None
-    return {"function": _ref(func), "ctx": ctx_names[0], "params": params}
-
-
-def build_spec(app: Any, group: Any) -> dict[str, Any] | None:
-    """The spec of the global options and :data:`COMMANDS` (those that qualify) from typer's app and
-    the click group it built."""
-    try:
-        root = _describe(group, app.registered_callback.callback, group=True)
-        if root is None or any(p["kind"] != "option" for p in root["params"]):
-            return None
-        commands = {}
-        for info in app.registered_commands:
-            if info.name in COMMANDS and info.name in group.commands:
-                described = _describe(group.commands[info.name], info.callback)
-                if described is not None:
-                    commands[info.name] = described
-        json.dumps([root, commands])  # defaults must be plain values
-    except (AttributeError, TypeError, ValueError):
-        return None
-    return {"root": root, "commands": commands}
-
-
-def write_spec(app: Any, group: Any) -> None:
-    """After typer built ``group`` from ``app``: store the spec unless the stored one is current."""
-    key = _spec_key()
-    if _load("spec", key) is not None:
-        return
-    spec = build_spec(app, group)
-    if spec is not None:
-        _store("spec", {"version": SPEC_VERSION, "key": key, "files": _source_files(), **spec})
-
-
-def write_help(args: list[str], prog: str, text: str, rc: int) -> None:
-    """After typer printed the help for ``args``: store it (stdout was not a terminal)."""
-    from . import state
-
-    reg = state._REGISTRY
-    if reg is not None and any(r.status == "error" for r in reg.records):
-        return  # a plugin failed to load: its warning is no part of the help
-    key = _help_key(args, prog)
-    _store("help", {"version": SPEC_VERSION, "key": key, "files": _source_files(), "text": text, "rc": rc})
