@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import traceback
 from typing import Any
 
 from ..errors import EsptkError, UsageError
-from . import console
+from . import console, state
 from .argv import preprocess
 
 
@@ -36,7 +34,9 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw or bool(os.environ.get("ESPTK_DEBUG"))
     _JSON_ERRORS = "--json" in raw[: raw.index("--")] if "--" in raw else "--json" in raw
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="warning: %(message)s")
+    state.LOGGING.update(wanted=True, debug=debug)
+    if "logging" in sys.modules:  # already imported (an in-process caller): as before, at once
+        state.configure_logging()
     try:
         args = preprocess(raw)
         if log_format and not any(a == "--log-format" or a.startswith("--log-format=") for a in args):
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
 
 
 def _run_typer(args: list[str], prog: str) -> Any:
+    state.configure_logging()
     import typer
 
     from . import fast, fastcache
@@ -124,6 +125,8 @@ def _handle(e: Exception, debug: bool) -> int:
         return _aborted()
     if isinstance(e, EsptkError):
         if debug:
+            import traceback
+
             traceback.print_exception(e)
         _report(e)
         return 2 if isinstance(e, UsageError) else 1
@@ -136,6 +139,8 @@ def _handle(e: Exception, debug: bool) -> int:
         e.show()  # type: ignore[attr-defined]
         return int(e.exit_code)  # type: ignore[attr-defined]
     if debug:
+        import traceback
+
         traceback.print_exception(e)
     console.err.print(f"[bold red]internal error:[/] {type(e).__name__}: {console.escape(str(e))}")
     console.err.print("[dim]hint:[/] this is a bug in esptk; rerun with --debug and report the traceback")
