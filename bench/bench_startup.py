@@ -7,7 +7,13 @@ time (user + system) of each tool as median and min-max, their ratio, and the ta
 esptool). Figures only, never pass/fail. Measure with `python -X importtime -m esptk ...` to see where
 the time goes.
 
-    python bench/bench_startup.py [--pairs 7] [--commands help,elf2image,merge-bin]
+    python bench/bench_startup.py [--pairs 7] [--commands help,elf2image,merge-bin] [--compile]
+
+esptk's start-up fast path (esptk/cli/fast.py) uses caches that a first (typer) run writes: the
+warm-up run of each command fills them. esptool is installed with compiled bytecode; esptk's editable
+sources have none while PYTHONDONTWRITEBYTECODE is set (each run then compiles every module it
+imports). ``--compile`` compiles them first, as ``pip install`` of a wheel would; the last line says
+which case was measured.
 """
 
 from __future__ import annotations
@@ -65,7 +71,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=7)
     ap.add_argument("--commands", default="help,elf2image,merge-bin")
+    ap.add_argument("--compile", action="store_true", help="compile esptk's sources to bytecode first")
     args = ap.parse_args()
+    if args.compile:
+        import compileall
+
+        for src in [ROOT / "core" / "src", *ROOT.glob("plugins/**/src")]:
+            compileall.compile_dir(str(src), quiet=1)
     tools = {"esptk": executable("esptk"), "esptool": executable("esptool")}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -89,6 +101,9 @@ def main() -> None:
                       f"  <= {TARGET}")
     print(f"{args.pairs} interleaved pairs per command, seconds, whole processes (cpu = user + system time of"
           " the process, less sensitive to other load than wall time)")
+    compiled = any((ROOT / "core" / "src" / "esptk" / "cli" / "__pycache__").glob("fast.*.pyc"))
+    print(f"esptk's sources {'have' if compiled else 'have no'} compiled bytecode"
+          f" (PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})")
 
 
 if __name__ == "__main__":

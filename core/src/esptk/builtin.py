@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from . import hookimpl, reset
-from .chip import ChipSpec
-from .flashproto import FlashProtocol
-from .reset import ResetSequence
-from .transport import Capability
+from . import hookimpl
+
+if TYPE_CHECKING:  # imported where used: image commands load this plugin too, and need none of them
+    from .chip import ChipSpec
+    from .flashproto import FlashProtocol
+    from .reset import ResetSequence
+    from .transport import Capability
 
 
 @hookimpl(trylast=True)
 def esptk_reset_sequences(
     mode: str, capabilities: Capability, chip: ChipSpec | None
 ) -> Sequence[ResetSequence]:
+    from . import reset
+    from .transport import Capability
+
     if not capabilities & Capability.CONTROL_LINES:
         return []
     if mode == "default_reset":
@@ -32,4 +38,6 @@ def esptk_reset_sequences(
 
 @hookimpl(trylast=True)
 def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol:
+    from .flashproto import FlashProtocol
+
     return FlashProtocol.default_for(chip, stub)

@@ -2,19 +2,20 @@
 
 Reading entry points scans every installed distribution (``importlib.metadata`` alone costs ~40 ms
 to import). The result is cached in the user's cache folder under a key made of the interpreter, the
-``sys.path`` folders and their modification times (the working folder left out): installing or
-removing a distribution changes the folder it goes into, which invalidates the cache.
-``ESPTK_NO_EP_CACHE=1`` bypasses it.
+``sys.path`` folders and their modification times: installing or removing a distribution changes
+the folder it goes into, which invalidates the cache. The current folder (``python -m esptk`` puts it
+on ``sys.path``) counts by the distributions in it, not its time: writing an output file there must
+not invalidate the cache. ``ESPTK_NO_EP_CACHE=1`` bypasses it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
+import zlib
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,25 +36,73 @@ class EntryPoint:
         return obj
 
 
-def _fingerprint() -> str:
+DIST_SUFFIXES = (".dist-info", ".egg-info", ".egg-link", ".egg", ".pth")
+
+
+def fingerprint() -> str:
+    """What the installed distributions depend on: interpreter, ``sys.path`` and the folders' times."""
     parts = [sys.executable, sys.version]
-    # the working folder (sys.path[0] under ``python -m``) changes with every file a build writes
-    # there; distributions are not installed into it
     cwd = os.getcwd()
     for entry in sys.path:
-        if entry in ("", ".", cwd):
-            continue
         try:
-            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+            if entry in ("", cwd):
+                names = sorted(n for n in os.listdir(entry or ".") if n.endswith(DIST_SUFFIXES))
+                parts.append("<current folder>:" + ",".join(  # one key for all folders without distributions
+                    f"{n}@{os.stat(os.path.join(entry or '.', n)).st_mtime_ns}" for n in names))
+            else:
+                parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
         except OSError:
             parts.append(f"{entry}:-")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return "\n".join(parts)
 
 
-def _cache_file() -> Path:
+def cache_folder() -> str:
+    """The per-user cache folder of esptk (files in it are named per environment, see :func:`tag`)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    tag = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]
-    return Path(base) / "esptk" / f"entry-points-{tag}.json"
+    return os.path.join(base, "esptk")
+
+
+def tag() -> str:
+    """A short name for this environment (``sys.prefix``)."""
+    return f"{zlib.crc32(sys.prefix.encode()):08x}"
+
+
+KEEP = 8  #: cache files kept per kind and environment (the newest)
+
+
+def cache_path(kind: str, key: str) -> str:
+    """One file per kind, environment and key (``python -m esptk`` and the ``esptk`` script, or two
+    interpreters of one environment, see different keys and must not evict each other)."""
+    return os.path.join(cache_folder(), f"{kind}-{tag()}-{zlib.crc32(key.encode()):08x}.json")
+
+
+def read(kind: str, key: str) -> dict[str, Any] | None:
+    """The object stored under ``key`` (None: none, or unreadable)."""
+    try:
+        with open(cache_path(kind, key), encoding="utf-8") as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) and data.get("key") == key else None
+    except (OSError, ValueError):
+        return None
+
+
+def write(kind: str, data: dict[str, Any]) -> None:
+    """Store ``data`` (with its ``key``) atomically; keep the :data:`KEEP` newest files of ``kind``."""
+    path = cache_path(kind, data["key"])
+    folder, name = os.path.split(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+        prefix = name.rsplit("-", 1)[0] + "-"
+        old = sorted((e for e in os.scandir(folder) if e.name.startswith(prefix) and e.name.endswith(".json")),
+                     key=lambda e: e.stat().st_mtime_ns, reverse=True)
+        for entry in old[KEEP:]:
+            os.unlink(entry.path)
+    except OSError:
+        pass  # a read-only home: no cache, same result
 
 
 def _scan(groups: tuple[str, ...]) -> list[EntryPoint]:
@@ -73,20 +122,13 @@ def entry_points(groups: tuple[str, ...]) -> list[EntryPoint]:
     """The entry points of ``groups`` (from the cache when this environment has not changed)."""
     if os.environ.get("ESPTK_NO_EP_CACHE"):
         return _scan(groups)
-    key = _fingerprint() + ":" + ",".join(groups)
-    path = _cache_file()
-    try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
-        if cached.get("key") == key:
+    key = fingerprint() + ":" + ",".join(groups)
+    cached = read("entry-points", key)
+    if cached is not None:
+        try:
             return [EntryPoint(**e) for e in cached["entry_points"]]
-    except (OSError, ValueError, TypeError, KeyError):
-        pass
+        except (TypeError, KeyError):
+            pass
     found = _scan(groups)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "entry_points": [e.__dict__ for e in found]}), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home: no cache, same result
+    write("entry-points", {"key": key, "entry_points": [e.__dict__ for e in found]})
     return found

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 
 from .errors import UsageError
+
+
+def temp_file(folder: str, prefix: str = ".esptk-", suffix: str = "") -> tuple[int, str]:
+    """A new file in ``folder`` that only this process has opened (mode 0600): ``(fd, path)``, as
+    ``tempfile.mkstemp`` makes it, without importing tempfile (~5 ms of start-up)."""
+    flags = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+             | getattr(os, "O_CLOEXEC", 0))
+    for _ in range(100):
+        path = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{suffix}")
+        try:
+            return os.open(path, flags, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {folder}")
 
 
 def read_file(path: str, what: str = "file") -> bytes:
@@ -26,7 +39,7 @@ def write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".esptk-", dir=folder)
+        fd, tmp = temp_file(folder)
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror or e}", hint="check that the folder exists") from None
     try:

@@ -11,9 +11,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -25,7 +24,18 @@ from .epcache import EntryPoint, entry_points
 from .errors import DuplicateName, PluginLoadError, UnsupportedChip, UsageError
 from .transport import Transport, url_scheme
 
-log = logging.getLogger(__name__)
+#: called before each warning is logged (the CLI configures logging there; None: nothing)
+before_warning: Callable[[], None] | None = None
+
+
+def _warn(msg: str, *args: object) -> None:
+    """A warning through logging (imported here: a run that loads no broken plugin never needs it)."""
+    import logging
+
+    if before_warning is not None:
+        before_warning()
+    logging.getLogger(__name__).warning(msg, *args)
+
 
 GROUPS = {"esptk.chips": "chip", "esptk.transports": "transport"}
 
@@ -157,7 +167,7 @@ def _register_results(reg: Registry) -> None:
                 if rec is None:
                     raise
                 rec.status, rec.error = "error", f"{type(e).__name__}: {e}"
-                log.warning("plugin %s failed to register: %s", rec.name, rec.error)
+                _warn("plugin %s failed to register: %s", rec.name, rec.error)
                 reg.pm.unregister(name=rec.name)
 
 
@@ -181,7 +191,7 @@ def make_plugin_manager(
     pm.add_hookspecs(hookspecs)
     pm.register(builtin, name="esptk.builtin")
     if os.environ.get("ESPTK_TRACE_HOOKS"):
-        pm.trace.root.setwriter(lambda msg: log.warning("hook: %s", msg.rstrip()))
+        pm.trace.root.setwriter(lambda msg: _warn("hook: %s", msg.rstrip()))
         pm.enable_tracing()
     allow = allow if allow is not None else _env_list("ESPTK_PLUGINS")
     block = block if block is not None else (_env_list("ESPTK_DISABLE_PLUGINS") or set())
@@ -201,7 +211,7 @@ def make_plugin_manager(
                 pm.check_pending()
             except Exception as e:  # noqa: BLE001 - one broken plugin must not stop the host
                 rec.status, rec.error = "error", f"{type(e).__name__}: {e}"
-                log.warning("plugin %s failed to load: %s", ep.name, rec.error)
+                _warn("plugin %s failed to load: %s", ep.name, rec.error)
                 if pm.is_registered(pm.get_plugin(ep.name)):
                     pm.unregister(name=ep.name)
     for i, module in enumerate(extra):

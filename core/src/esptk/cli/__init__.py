@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import traceback
+from typing import Any
 
 from ..errors import EsptkError, UsageError
-from . import console
+from . import console, state
 from .argv import preprocess
 
 
@@ -36,19 +35,18 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw or bool(os.environ.get("ESPTK_DEBUG"))
     _JSON_ERRORS = "--json" in raw[: raw.index("--")] if "--" in raw else "--json" in raw
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="warning: %(message)s")
+    state.LOGGING.update(wanted=True, debug=debug)
+    if "logging" in sys.modules:  # already imported (an in-process caller): as before, at once
+        state.configure_logging()
     try:
         args = preprocess(raw)
         if log_format and not any(a == "--log-format" or a.startswith("--log-format=") for a in args):
             args = ["--log-format", log_format, *args]
-        import typer
+        from . import fast
 
-        from .app import app
-
-        # help for a pipe or a file: click's plain text (rich's boxes need a terminal, and ~100 ms)
-        app.rich_markup_mode = "rich" if _stdout_is_terminal() else None
-        cmd = typer.main.get_command(app)
-        rc = cmd.main(args=args, prog_name=prog, standalone_mode=False)
+        rc = fast.try_run(args, prog)
+        if rc is None:
+            rc = _run_typer(args, prog)
         if rc == INTERRUPTED:  # typer turns a KeyboardInterrupt inside a command into Exit(130)
             return _aborted()
         return rc if isinstance(rc, int) else 0
@@ -58,6 +56,35 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
         return _json_error(e, _handle(e, debug))
     except KeyboardInterrupt:
         return _aborted()
+
+
+def _run_typer(args: list[str], prog: str) -> Any:
+    state.configure_logging()
+    import typer
+
+    from . import fast, fastcache
+    from .app import app
+
+    # help for a pipe or a file: click's plain text (rich's boxes need a terminal, and ~100 ms)
+    terminal = _stdout_is_terminal()
+    app.rich_markup_mode = "rich" if terminal else None
+    cmd = typer.main.get_command(app)
+    fastcache.write_spec(app, cmd)
+    if terminal or not (len(args) == 1 and args[0] in fast.HELP_ARGS):
+        return cmd.main(args=args, prog_name=prog, standalone_mode=False)
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            rc = cmd.main(args=args, prog_name=prog, standalone_mode=False)
+    finally:
+        sys.stdout.write(buf.getvalue())
+        sys.stdout.flush()
+    if isinstance(rc, int):
+        fastcache.write_help(args, prog, buf.getvalue(), rc)
+    return rc
 
 
 def _aborted() -> int:
@@ -92,14 +119,15 @@ def _is_cli_exception(e: BaseException) -> bool:
 
 
 def _handle(e: Exception, debug: bool) -> int:
-    import typer
-
-    if isinstance(e, typer.Exit):
+    typer = sys.modules.get("typer")  # not imported: not one of its exceptions (the fast path ran)
+    if typer is not None and isinstance(e, typer.Exit):
         return int(getattr(e, "exit_code", 0) or 0)
-    if isinstance(e, typer.Abort):
+    if typer is not None and isinstance(e, typer.Abort):
         return _aborted()
     if isinstance(e, EsptkError):
         if debug:
+            import traceback
+
             traceback.print_exception(e)
         _report(e)
         return 2 if isinstance(e, UsageError) else 1
@@ -112,6 +140,8 @@ def _handle(e: Exception, debug: bool) -> int:
         e.show()  # type: ignore[attr-defined]
         return int(e.exit_code)  # type: ignore[attr-defined]
     if debug:
+        import traceback
+
         traceback.print_exception(e)
     console.err.print(f"[bold red]internal error:[/] {type(e).__name__}: {console.escape(str(e))}")
     console.err.print("[dim]hint:[/] this is a bug in esptk; rerun with --debug and report the traceback")

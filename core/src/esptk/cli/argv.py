@@ -3,6 +3,7 @@
 * ``@file`` anywhere on the line is replaced by the arguments in that file (split like a shell
   would: quotes respected, newlines and spaces both separate); files may name further ``@files``.
 * ``--flash_mode`` is accepted for ``--flash-mode`` (every long option, also ``--opt_x=value``).
+* ``--diff-with a b`` (write-flash) takes values up to the next option, as esptool reads it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,32 @@ import os
 import shlex
 
 from ..errors import UsageError
-from ..fileio import NotRegularFile, read_regular
 
 MAX_DEPTH = 8
+#: options whose values run until the next option (esptool reads them that way)
+EAT_ALL = ("--diff-with",)
+
+
+def expand_eat_all(args: list[str]) -> list[str]:
+    """``--diff-with a b`` -> ``--diff-with a --diff-with b`` (values run until the next option)."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return out + args[i:]
+        if arg in EAT_ALL:
+            j = i + 1
+            while j < len(args) and not args[j].startswith("-"):
+                out += [arg, args[j]]
+                j += 1
+            if j == i + 1:
+                out.append(arg)  # no value: let the parser report it
+            i = j
+            continue
+        out.append(arg)
+        i += 1
+    return out
 
 
 def expand_argfiles(args: list[str], _depth: int = 0, _base: str = ".") -> list[str]:
@@ -22,6 +46,8 @@ def expand_argfiles(args: list[str], _depth: int = 0, _base: str = ".") -> list[
         if not (arg.startswith("@") and len(arg) > 1):
             out.append(arg)
             continue
+        from ..fileio import NotRegularFile, read_regular
+
         path = os.path.join(_base, arg[1:]) if _depth else arg[1:]
         if _depth >= MAX_DEPTH:
             raise UsageError(f"argument file {arg} nests too deeply", hint="is an @file including itself?")
@@ -59,6 +85,4 @@ def normalize_options(args: list[str]) -> list[str]:
 
 
 def preprocess(args: list[str]) -> list[str]:
-    from .write_options import expand_eat_all
-
     return expand_eat_all(normalize_options(expand_argfiles(args)))

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-
 from ..errors import ChipError, EsptkError, ImageError, UsageError
 from . import checks, console
-from .app import state
+from .root import state
 from .state import registry, registry_for_chip
 
 if TYPE_CHECKING:
+    import typer
+
     from ..chip import ChipSpec
     from ..image.model import ImageInfo
 
@@ -79,6 +79,9 @@ def _flash_choice(chip: ChipSpec, value: str | None, table: dict[str, int], what
 
 
 def register(app: typer.Typer) -> None:
+    import typer
+
+    globals()["typer"] = typer  # the annotations name typer; typer evaluates them (no import at start-up)
     app.command("elf2image")(elf2image)
     app.command("make-image")(make_image)
     app.command("image-info")(image_info)

@@ -10,13 +10,28 @@ if TYPE_CHECKING:
 
 _REGISTRY: Registry | None = None
 
+#: set by :func:`esptk.cli.main`: logging is configured for its run when something may log
+LOGGING: dict[str, bool] = {"wanted": False, "debug": False}
+
+
+def configure_logging() -> None:
+    """``warning: ...`` lines on stderr (all messages with --debug), as main() asks; called before
+    anything logs (typer runs, a plugin's warning), so that runs that never log never import logging."""
+    if LOGGING["wanted"]:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG if LOGGING["debug"] else logging.WARNING,
+                            format="warning: %(message)s")
+
 
 def registry() -> Registry:
     """The process's plugin registry, built on first use (never at import time)."""
     global _REGISTRY
     if _REGISTRY is None:
+        from .. import plugins
         from ..plugins import make_plugin_manager
 
+        plugins.before_warning = configure_logging
         _REGISTRY = make_plugin_manager()
     return _REGISTRY
 
@@ -35,8 +50,10 @@ def registry_for_chip(name: str) -> Registry:
     if key == "auto" or os.environ.get("ESPTK_PLUGINS") is not None:
         return registry()
     if key not in _PARTIAL:
+        from .. import plugins
         from ..plugins import make_plugin_manager
 
+        plugins.before_warning = configure_logging
         _PARTIAL[key] = make_plugin_manager(allow={key})
     try:
         _PARTIAL[key].chip(name)

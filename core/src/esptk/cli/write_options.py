@@ -17,32 +17,8 @@ if TYPE_CHECKING:
     from ..session import Session
 
 SECTOR = 0x1000
-#: options whose values run until the next option (esptool reads them that way)
-EAT_ALL = ("--diff-with",)
 #: GPIOs esptool's command line allows in a custom SPI pin map
 SPI_GPIOS = set(range(30)) | {32, 33}
-
-
-def expand_eat_all(args: list[str]) -> list[str]:
-    """``--diff-with a b`` -> ``--diff-with a --diff-with b`` (values run until the next option)."""
-    out: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            return out + args[i:]
-        if arg in EAT_ALL:
-            j = i + 1
-            while j < len(args) and not args[j].startswith("-"):
-                out += [arg, args[j]]
-                j += 1
-            if j == i + 1:
-                out.append(arg)  # no value: let the parser report it
-            i = j
-            continue
-        out.append(arg)
-        i += 1
-    return out
 
 
 def parse_spi_connection(value: str) -> int:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 
 from ..errors import UsageError
-from ..fileio import output_mode
+from ..fileio import output_mode, temp_file
 
 
 def write_files(items: Sequence[tuple[str, bytes]]) -> None:
@@ -16,7 +15,7 @@ def write_files(items: Sequence[tuple[str, bytes]]) -> None:
     try:
         for path, data in items:
             folder = os.path.dirname(os.path.abspath(path))
-            fd, tmp = tempfile.mkstemp(prefix=".esptk-", suffix=".tmp", dir=folder)
+            fd, tmp = temp_file(folder, suffix=".tmp")
             temps.append((tmp, path))
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

@@ -5,20 +5,19 @@ Chip-bound hooks are only called for the chips this plugin registers (core's chi
 
 from __future__ import annotations
 
-from importlib.resources import files
 from typing import TYPE_CHECKING
 
 from esptk import hookimpl
 from esptk.chip import ChipSpec
-from esptk.flashproto import FlashProtocol
-from esptk.stub import StubImage
 
 from .spec import ESP8266
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # flashproto and stub are imported where used: image commands need neither
+    from esptk.flashproto import FlashProtocol
     from esptk.image.elf import ElfFile
     from esptk.image.model import ImageFile, ImageInfo, ImageSettings
     from esptk.simchip import SimChip
+    from esptk.stub import StubImage
 
 CHIP = ESP8266()
 
@@ -41,6 +40,10 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
 @hookimpl
 def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
     """Our own stub (built from stubs/ in the esptk repository; see stubs/README.md), ESP8266 only."""
+    from importlib.resources import files
+
+    from esptk.stub import StubImage
+
     return StubImage.from_json((files(__package__) / "stub" / "esp8266.json").read_text())
 
 
