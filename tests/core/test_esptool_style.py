@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,6 +71,11 @@ def test_read_flash_logs_reading_lines(cli: Cli, tmp_path: Path) -> None:
     assert r.code == 0, r.err
     assert [x for x in r.out.splitlines() if x.startswith("Reading at")][-1].startswith("Reading at 0x00008000")
     assert r.out.splitlines()[-2:] == ["Leaving...", "Staying in bootloader."]
+    # esptool 5.6's summary line (seen: "Read 65536 bytes from 0x00000000 in 0.6 seconds (927.3 kbit/s) to 'y.bin'.")
+    summary = r.out.splitlines()[-3]
+    out = re.escape(str(tmp_path / "r.bin"))
+    assert re.fullmatch(rf"Read 32768 bytes from 0x00000000 in [\d.]+ seconds \([\d.]+ kbit/s\) to '{out}'\.", summary)
+    assert re.search(r"Read 32768 bytes at 0x00000000 in [\d.]+ s \(\d+ kbit/s\) into ", r.err)
 
 
 def test_errors_are_one_json_object_with_json(cli: Cli, tmp_path: Path) -> None:

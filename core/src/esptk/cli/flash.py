@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
@@ -243,14 +244,24 @@ def read_flash_cmd(
             where = f"address 0x{addr:x}" if whole else f"0x{addr:x}+0x{n:x}"
             raise UsageError(f"{where} is past the end of the {size_name(total)} flash",
                              hint="check the address and the size against the flash size")
+        t0 = time.monotonic()
         data = read_flash(s, addr, n)
+        seconds = time.monotonic() - t0
+        rate = n * 8 / seconds / 1000 if seconds > 0 else 0.0
+        from . import esptool_log
+
+        if esptool_log.active(st.log_format, ctx.info_name, as_json or st.json):  # before "Leaving...", as esptool
+            esptool_log.line(f"Read {n} bytes from 0x{addr:08x} in {seconds:.1f} seconds ({rate:.1f} kbit/s) "
+                             f"to '{filename}'.")
     write_atomic(filename, data)
     if as_json or state_of(ctx).json:
         import hashlib
 
-        console.out_json({"address": addr, "size": n, "file": filename, "md5": hashlib.md5(data).hexdigest()})
-    elif not state_of(ctx).quiet:
-        console.info(f"Read {n} bytes at 0x{addr:08x} into {filename}")
+        console.out_json({"address": addr, "size": n, "file": filename, "md5": hashlib.md5(data).hexdigest(),
+                          "seconds": round(seconds, 3)})
+        return
+    if not st.quiet:
+        console.info(f"Read {n} bytes at 0x{addr:08x} in {seconds:.1f} s ({rate:.0f} kbit/s) into {filename}")
 
 
 def erase_flash_cmd(ctx: typer.Context, as_json: JsonOpt = False, force: Force = False) -> None:
