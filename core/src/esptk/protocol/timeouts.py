@@ -14,6 +14,8 @@ MD5_PER_MB = 8.0
 MEM_END_ROM = 0.2
 READ_PACKET = 3.0
 STUB_GREETING = 3.0
+#: the stage-1 loader has nothing to set up: it greets within milliseconds of the MEM_END reply
+STAGE1_GREETING = 1.0
 
 
 def scaled(per_mb: float, size: int) -> float:
