@@ -93,3 +93,16 @@ def test_a_failed_stage1_without_a_way_to_reset_is_a_clear_error() -> None:
     with pytest.raises(ProtocolError, match="cannot be reset") as e:
         connect(reg, transport=t, before="no_reset", baud=921600)
     assert e.value.hint and "retry" in e.value.hint
+
+
+def test_a_stage1_the_rom_refuses_leaves_the_rom_answering() -> None:
+    """MEM_BEGIN refused (no RAM there): stage 1 never ran, the ROM still answers, no reset needed."""
+    p = RecordingProgress()
+    nowhere = _with_stage1(lambda s1: replace(s1, text_start=0x20000000))
+    s = connect(make_plugin_manager(extra=[nowhere]), port=URL, baud=921600, progress=p)
+    try:
+        assert any("the ROM refused the loader" in w for w in notes(p, "warn"))
+        assert s.stub and s.transport.chip.loader == "esptk-stub"  # type: ignore[attr-defined]
+        assert s.info().mac == "5c:cf:7f:01:02:03"
+    finally:
+        close(s)
