@@ -46,14 +46,28 @@ class Target:
     dram: tuple[int, int]
     out: str | None = None  # plugin JSON path, relative to the repository root
     entry: str = "stub_entry"
+    protocol: int = PROTOCOL_VERSION
+    #: the stage-1 loader of this target (another Target's name): their RAM must not overlap
+    loads: str | None = None
 
+
+#: the stage-1 loader (src/stage1.c): ROM protocol subset, so protocol "1" in its JSON
+STAGE1 = ["src/start.S", "src/stage1.c", "src/slip.c", "src/util.c"]
+ESP8266_UART = ["chips/esp8266/uart_baud.c"]
 
 TARGETS = [
     Target(
-        "esp8266", CORE + ["chips/esp8266/hal.c", "src/hal_xtensa.c", "src/uart_fifo.c", "src/spi_flash.c"],
+        "esp8266", CORE + ["chips/esp8266/hal.c", *ESP8266_UART, "src/hal_xtensa.c", "src/uart_fifo.c",
+                           "src/spi_flash.c"],
         "chips/esp8266/memory.ld", ["-DUART0_STATUS_REG=0x6000001C", "-DSPI_BASE=0x60000200", "-DSPI_W0_OFFSET=0x40"],
         (0x40104800, 0x40108000), (0x3FFE8100, 0x3FFFC000),
-        "plugins/esp8266/src/esptk_esp8266/stub/esp8266.json",
+        "plugins/esp8266/src/esptk_esp8266/stub/esp8266.json", loads="esp8266-stage1",
+    ),
+    Target(
+        "esp8266-stage1", STAGE1 + ["chips/esp8266/hal.c", *ESP8266_UART, "src/hal_xtensa.c", "src/uart_fifo.c"],
+        "chips/esp8266/stage1.ld", ["-DUART0_STATUS_REG=0x6000001C"],
+        (0x4010E000, 0x4010E600), (0x3FFFA000, 0x3FFFC000),
+        "plugins/esp8266/src/esptk_esp8266/stub/esp8266-stage1.json", protocol=1,
     ),
     Target(
         "esp32", CORE + ["chips/esp32/hal.c", "src/hal_xtensa.c", "src/uart_fifo.c", "src/spi_flash.c",
@@ -72,6 +86,10 @@ TEST_TARGETS = [
     Target(
         "sim-stub32", CORE + ["test/sim_hal.c", "test/vectors_all.S"], "test/memory32.ld",
         ["-DSTUB_WINDOWED", "-DSIM_ESP32"], (0x40002000, 0x40006000), (0x3FFE0000, 0x40000000),
+    ),
+    Target(
+        "sim-stage1", STAGE1 + [*ESP8266_UART, "test/sim_hal.c", "test/vectors.S", "test/crash.c"], "test/stage1.ld",
+        [], (0x4010E000, 0x4010F000), (0x3FFF8000, 0x3FFFC000), protocol=1,
     ),
     Target(
         "sim-unit", ["src/start.S", "src/slip.c", "src/inflate.c", "src/md5.c", "src/util.c",
@@ -138,11 +156,34 @@ def build(target: Target, outdir: Path) -> Path:
     return elf
 
 
+def ram_ranges(image_json: str, stack_top: int) -> list[tuple[int, int]]:
+    """[start, end) of what a stub image occupies: its code, and its DRAM from data to the stack top."""
+    import json
+
+    d = json.loads(image_json)
+    text = (d["text_start"], d["text_start"] + d["build"]["text_size"])
+    return [text, (d["data_start"], stack_top)]
+
+
+def check_stage1(stub: Target, stub_json: str, stage1: Target, stage1_json: str) -> None:
+    """The stage-1 loader (all its RAM, stack included) must lie clear of the main stub's loaded
+    segments (code and data: what it writes while stage 1 still runs)."""
+    import json
+
+    d = json.loads(stub_json)
+    loaded = [(d["text_start"], d["text_start"] + d["build"]["text_size"]),
+              (d["data_start"], d["data_start"] + d["build"]["data_size"])]
+    for lo, hi in ram_ranges(stage1_json, stage1.dram[1]):
+        for a, b in loaded:
+            if lo < b and a < hi:
+                raise ElfCheckError(f"{stage1.name} {lo:#x}-{hi:#x} overlaps {stub.name}'s segment {a:#x}-{b:#x}")
+
+
 def build_blob(target: Target, outdir: Path) -> str:
     elf = build(target, outdir)
     stack = stack_usage(outdir / target.name)
     info = check_elf(elf, target.iram, target.dram, stack + ROM_STACK)
-    image = elf_to_stub(elf, PROTOCOL_VERSION, {
+    image = elf_to_stub(elf, target.protocol, {
         "toolchain": toolchain_versions(),
         "source_sha256": source_hash(target),
         "stack_bound": stack + ROM_STACK,
@@ -163,10 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         failed = False
+        built: dict[str, str] = {}
         for t in TARGETS:
             assert t.out
             try:
-                text = build_blob(t, work)
+                text = built[t.name] = build_blob(t, work)
             except ElfCheckError as e:
                 print(f"{t.name}: {e}", file=sys.stderr)
                 return 1
@@ -179,6 +221,14 @@ def main(argv: list[str] | None = None) -> int:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_text(text)
                 print(f"{t.name}: wrote {t.out}")
+        for t in TARGETS:
+            if t.loads:
+                stage1 = next(x for x in TARGETS if x.name == t.loads)
+                try:
+                    check_stage1(t, built[t.name], stage1, built[stage1.name])
+                except ElfCheckError as e:
+                    print(f"{t.name}: {e}", file=sys.stderr)
+                    return 1
     return 1 if failed else 0
 
 

@@ -56,14 +56,6 @@ static void reply(uint8_t op, uint32_t value, const uint8_t *data, uint32_t len,
     slip_end();
 }
 
-static uint8_t checksum(const uint8_t *p, uint32_t n)
-{
-    uint8_t c = 0xEF;
-    while (n--)
-        c ^= *p++;
-    return c;
-}
-
 /* Let the flash work in flight finish; a failure becomes the transfer's deferred error. */
 static void settle(void)
 {
@@ -147,7 +139,7 @@ static int32_t data_checks(uint32_t mode, const uint8_t *p, uint32_t plen, uint3
         *status = ST_BAD_DATA_LEN;
         return -1;
     }
-    if (checksum(p + 16, plen - 16) != chk) {
+    if (data_checksum(p + 16, plen - 16) != chk) {
         *status = ST_BAD_DATA_CHECKSUM;
         return -1;
     }
@@ -335,12 +327,6 @@ static int write_regs(const uint8_t *p, uint32_t plen)
 /* The stub's own code and its DRAM (data, bss, stack), from the linker script. */
 extern uint8_t _text_start[], _text_end[], _data_start[], _stack_top[];
 
-static int overlaps(uint32_t addr, uint32_t size, const uint8_t *lo, const uint8_t *hi)
-{
-    uint32_t l = (uint32_t)lo, h = (uint32_t)hi;
-    return size && addr < h && (addr >= l || l - addr < size);
-}
-
 static int mem_begin(const uint8_t *p, uint32_t plen)
 {
     if (plen != 16)
@@ -350,7 +336,7 @@ static int mem_begin(const uint8_t *p, uint32_t plen)
     if (addr & 3)
         return ST_BAD_DATA_LEN;
     /* Loading over the running stub would crash it: refuse. */
-    if (overlaps(addr, size, _text_start, _text_end) || overlaps(addr, size, _data_start, _stack_top))
+    if (ranges_overlap(addr, size, _text_start, _text_end) || ranges_overlap(addr, size, _data_start, _stack_top))
         return ST_TOO_MUCH_DATA;
     st.mode = MODE_MEM;
     st.remaining = size;

@@ -26,3 +26,17 @@ uint32_t udiv32(uint32_t num, uint32_t den, uint32_t *rem)
         *rem = r;
     return q;
 }
+
+uint8_t data_checksum(const uint8_t *p, uint32_t n)
+{
+    uint8_t c = 0xEF;
+    while (n--)
+        c ^= *p++;
+    return c;
+}
+
+int ranges_overlap(uint32_t addr, uint32_t size, const uint8_t *lo, const uint8_t *hi)
+{
+    uint32_t l = (uint32_t)lo, h = (uint32_t)hi;
+    return size && addr < h && (addr >= l || l - addr < size);
+}

@@ -20,4 +20,8 @@ void copy_bytes(uint8_t *dst, const uint8_t *src, uint32_t n);
 void fill_bytes(uint8_t *dst, uint8_t v, uint32_t n);
 /* Unsigned division by shift and subtract; *rem gets the remainder when not NULL. */
 uint32_t udiv32(uint32_t num, uint32_t den, uint32_t *rem);
+/* The loader's data checksum: XOR of the bytes, seeded with 0xEF. */
+uint8_t data_checksum(const uint8_t *p, uint32_t n);
+/* [addr, addr+size) and [lo, hi) share a byte. */
+int ranges_overlap(uint32_t addr, uint32_t size, const uint8_t *lo, const uint8_t *hi);
 #endif

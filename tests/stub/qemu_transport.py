@@ -19,7 +19,8 @@ from .qemu import qemu_command
 
 
 class QemuTransport:
-    """``qemu:///path/to/stub.elf[?cpu=de212][&icount=5]``: start QEMU on open, talk over its pipes."""
+    """``qemu:///path/to/stub.elf[?cpu=de212][&icount=5][&word=ADDR:VALUE...]``: start QEMU on open,
+    talk over its pipes; each ``word`` presets a 32-bit word (e.g. a UART divider)."""
 
     SCHEMES: ClassVar[tuple[str, ...]] = ("qemu",)
 
@@ -29,7 +30,9 @@ class QemuTransport:
         self._baud = baud
         path, _, query = url.split("://", 1)[1].partition("?")
         self.elf = Path(path)
-        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        pairs = [p.partition("=")[::2] for p in query.split("&") if p]
+        params = dict(pairs)
+        self.words = {int(a, 0): int(v, 0) for k, w in pairs if k == "word" for a, v in [w.split(":")]}
         self.cpu = params.get("cpu", "lx106")
         #: QEMU's -icount shift (deterministic instruction timing), None to run freely
         self.icount = int(params["icount"]) if "icount" in params else None
@@ -44,7 +47,7 @@ class QemuTransport:
     def open(self) -> None:
         if not self.elf.is_file():
             raise TransportError(f"no stub ELF at {self.elf}")
-        self.proc = subprocess.Popen(qemu_command(self.elf, self.cpu, self.icount), stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(qemu_command(self.elf, self.cpu, self.icount, self.words), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, bufsize=0)
         assert self.proc.stdout is not None

@@ -25,7 +25,23 @@ BLOBS = {
 def test_committed_blobs_are_reproducible() -> None:
     r = subprocess.run([sys.executable, str(BUILD), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("up to date") == 2
+    assert r.stdout.count("up to date") == 3  # both stubs and the ESP8266 stage-1 loader
+
+
+def test_stage1_blob() -> None:
+    """The ESP8266 stage-1 loader: small, at its own addresses, clear of the main stub's segments."""
+    from esptk.stub import StubImage
+
+    folder = ROOT / "plugins/esp8266/src/esptk_esp8266/stub"
+    s1 = StubImage.from_json((folder / "esp8266-stage1.json").read_text())
+    main = StubImage.from_json((folder / "esp8266.json").read_text())
+    assert len(s1.text) + len(s1.data) <= 0x600
+    assert 0x4010E000 <= s1.text_start and s1.text_start + len(s1.text) <= 0x4010E600
+    assert s1.text_start < s1.entry < s1.text_start + len(s1.text)
+    assert 0x3FFFA000 <= s1.data_start and s1.data_start + len(s1.data) <= 0x3FFFC000
+    stage1_ram = [(s1.text_start, s1.text_start + len(s1.text)), (s1.data_start, 0x3FFFC000)]  # to its stack top
+    for start, data in ((main.text_start, main.text), (main.data_start, main.data)):
+        assert all(start + len(data) <= lo or hi <= start for lo, hi in stage1_ram)
 
 
 @pytest.mark.parametrize("chip", sorted(BLOBS))

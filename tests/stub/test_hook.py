@@ -17,4 +17,8 @@ def test_hook_esptk_select_stub() -> None:
     assert images["esp32"].text_start == 0x40080000
     assert images["esp8266"].text != images["esp32"].text
     assert all(i.protocol_version == 2 and i.build["source_sha256"] for i in images.values())
+    # the ESP8266 ROM cannot change its baud rate: its stub comes with a stage-1 loader that can
+    s1 = images["esp8266"].stage1
+    assert s1 is not None and s1.text and s1.text_start == 0x4010E000
+    assert images["esp32"].stage1 is None
 

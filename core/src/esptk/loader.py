@@ -311,8 +311,8 @@ class Loader:
         except (CommandTimeout, CommandFailed):
             self.dirty = False  # the ROM is gone; its late reply comes before the program's first word
 
-    def wait_greeting(self, timeout: float = T.STUB_GREETING) -> bool:
-        """Wait for the stub's OHAI frame; False if it does not come."""
+    def wait_greeting(self, timeout: float = T.STUB_GREETING, greeting: bytes = OHAI) -> bool:
+        """Wait for the stub's OHAI frame (or another ``greeting``); False if it does not come."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -322,7 +322,7 @@ class Loader:
                 frame = self.read_frame(left)
             except CommandTimeout:
                 return False
-            if frame == OHAI:
+            if frame == greeting:
                 return True
 
     def md5(self, addr: int, size: int, hex_reply: bool) -> bytes:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .chip import ChipInfo, ChipSpec, format_mac
 from .errors import (
     ChipMismatch,
+    CommandFailed,
     CommandTimeout,
     ProtocolError,
     SyncFailed,
@@ -25,7 +26,8 @@ from .flashproto import RAM_BLOCK, FlashProtocol
 from .loader import Loader, Tracer
 from .progress import NullProgress, ProgressSink, StagedSink, staged
 from .protocol import op
-from .protocol.packets import parse_reply, request
+from .protocol import timeouts as T
+from .protocol.packets import STAGE1_HI, parse_reply, request
 from .reset import ResetSequence
 from .transport import Transport
 
@@ -341,9 +343,14 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
         image = reg.chip_hook(spec).esptk_select_stub(chip=spec, revision=spec.revision(s.facts()))
         if image is None:
             progress.warn(f"no stub for {spec.description} is installed; using the ROM loader")
+        elif baud != transport.baud and s.flash.change_baud:
+            change_baud(s, baud)  # a ROM that can change its baud rate gets the stub at full speed
+            run_stub(s, image)
+        elif baud > transport.baud and image.stage1 is not None:
+            # a ROM that cannot: a small loader that can goes up first, then the stub at full speed
+            if not run_stub_via_loader(s, image, baud, before, attempts):
+                run_stub(s, image)
         else:
-            if baud != transport.baud and s.flash.change_baud:
-                change_baud(s, baud)  # a ROM that can change its baud rate gets the stub at full speed
             run_stub(s, image)
     if baud != transport.baud:
         change_baud(s, baud)
@@ -373,13 +380,14 @@ def load_ram_segments(s: Session, segments: list[tuple[int, bytes]], entry: int)
     ld.mem_end(entry)
 
 
+def _segments(image: StubImage) -> list[tuple[int, bytes]]:
+    return [(image.text_start, image.text)] + ([(image.data_start, image.data)] if image.data else [])
+
+
 def run_stub(s: Session, image: StubImage) -> bool:
     """Upload and start the stub; on no greeting fall back to the ROM loader with a warning."""
     s.progress.note("Uploading stub...")
-    segs = [(image.text_start, image.text)]
-    if image.data:
-        segs.append((image.data_start, image.data))
-    load_ram_segments(s, segs, image.entry)
+    load_ram_segments(s, _segments(image), image.entry)
     if not s.loader.wait_greeting():
         values = _try_sync(s.loader)
         if values is None:
@@ -390,10 +398,78 @@ def run_stub(s: Session, image: StubImage) -> bool:
             return False
         # its greeting was lost on the line, but the stub answers: the loader that answers decides
         s.progress.warn("the stub's greeting was lost, but the stub answers")
+    _stub_started(s)
+    return True
+
+
+class _Stage1Failed(ProtocolError):
+    """The stage-1 start went wrong (message: what); the caller falls back to the plain start."""
+
+
+def run_stub_via_loader(s: Session, image: StubImage, baud: int, before: str, attempts: int) -> bool:
+    """Two-stage start for a ROM that cannot change its baud rate: upload ``image.stage1`` at the
+    ROM's rate, wait for its greeting, have it change the baud rate, upload the stub through it at
+    ``baud`` and start it. True: the stub runs at ``baud``. False: something failed; the ROM loader
+    answers again at the ROM's rate (after a reset if stage 1 had started) and the caller uploads
+    the stub the usual way. Raises only if the chip cannot be brought back to its ROM loader."""
+    stage1 = image.stage1
+    assert stage1 is not None
+    rom_baud = s.transport.baud
+    size = len(stage1.text) + len(stage1.data)
+    s.progress.note(f"Uploading stub via a {size}-byte loader at {baud}")
+    started = False
+    try:
+        try:
+            load_ram_segments(s, _segments(stage1), stage1.entry)
+        except CommandFailed as e:  # the ROM refused the loader: it still answers
+            raise _Stage1Failed(f"the ROM refused the loader ({e})") from e
+        started = True
+        if not s.loader.wait_greeting(T.STAGE1_GREETING, STAGE1_HI):
+            raise _Stage1Failed("the loader did not greet")
+        load_via_stage1(s, image, baud)
+    except ProtocolError as e:
+        s.progress.warn(f"fast stub start failed ({e}); uploading it at {rom_baud}")
+        _back_to_rom(s, rom_baud, started, before, attempts)
+        return False
+    _stub_started(s)
+    return True
+
+
+def load_via_stage1(s: Session, image: StubImage, baud: int) -> None:
+    """Stage 1 greeted: have it change the baud rate to ``baud``, load ``image`` through it and wait
+    for the stub's greeting. Raises ProtocolError (or a subclass) when a step fails."""
+    # stage 1 takes (new, old) as our stub does: divider × old / new
+    s.loader.command(op.CHANGE_BAUDRATE, _u32s(baud, s.transport.baud))
+    s.transport.set_baud(baud)
+    time.sleep(0.01)  # stage 1 switches 1.2 ms after its reply has left
+    s.loader.flush_input()
+    load_ram_segments(s, _segments(image), image.entry)
+    if not s.loader.wait_greeting():
+        raise _Stage1Failed(f"the stub did not greet at {baud}")
+
+
+def _back_to_rom(s: Session, rom_baud: int, started: bool, before: str, attempts: int) -> None:
+    """After a failed two-stage start: the ROM loader answers again at ``rom_baud``. A ROM that never
+    started stage 1 still answers; stage 1 answers no SYNC, so once it ran, only a reset helps."""
+    s.transport.set_baud(rom_baud)
+    s.loader.flush_input()
+    s.loader.dirty = False
+    values = _try_sync(s.loader)
+    if values is not None and any(values):
+        return
+    if not started or before in ("no_reset", "no_reset_no_sync") or not _sequences(
+            s.registry, before, s.transport, s.chip):
+        raise ProtocolError("the stage-1 loader failed and the chip cannot be reset from here",
+                            hint="reset the chip into its download mode and retry (with a lower --baud, or --no-stub)")
+    sync_loader(s.registry, s.transport, s.loader, before, attempts, s.chip, s.progress)
+    s.loader.status_bytes = 2
+
+
+def _stub_started(s: Session) -> None:
+    """The stub greeted: talk to it from now on and ask for its protocol version."""
     s.use_loader(True)
     s.stub_version = negotiate_stub(s)
     s.progress.note("Stub running" + (f" (esptk stub protocol {s.stub_version.protocol})" if s.stub_version else ""))
-    return True
 
 
 def change_baud(s: Session, baud: int) -> None:

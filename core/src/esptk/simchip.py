@@ -126,7 +126,8 @@ class SimChip:
     #: an access at ``a`` in the alias is an access at ``a - alias_start + primary_start``
     aliases: tuple[tuple[int, int, int], ...] = ()
     #: flasher stubs this chip's loaders may run, by :func:`program_digest` -> loader name
-    #: ("esptk-stub", "esptool-stub"); any other program started by MEM_END is not a loader
+    #: ("esptk-stub", "esptool-stub", or "esptk-stage1": esptk's stage-1 loader, StubImage.stage1);
+    #: any other program started by MEM_END is not a loader
     flasher_stubs: Mapping[str, str] = field(default_factory=dict)
 
     def boot_log(self, reason: str, download: bool) -> bytes:

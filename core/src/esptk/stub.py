@@ -24,6 +24,10 @@ class StubImage:
     protocol_version: int = 1
     #: free-form build facts (toolchain versions, source hash)
     build: dict[str, Any] = field(default_factory=dict)
+    #: a small loader to start first when the ROM cannot change its baud rate (see
+    #: :func:`esptk.session.run_stub_via_loader`): it greets with ``S1HI`` and serves
+    #: CHANGE_BAUDRATE and MEM_BEGIN/DATA/END in the ROM's format, so that this image goes up fast
+    stage1: StubImage | None = None
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> StubImage:
@@ -38,8 +42,9 @@ class StubImage:
                 bss_start=d.get("bss_start"),
                 protocol_version=int(d.get("protocol_version", 1)),
                 build=dict(d.get("build", {})),
+                stage1=cls.from_json(json.dumps(d["stage1"])) if d.get("stage1") else None,
             )
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise PluginError(f"stub image is malformed: {e}") from e
 
     def to_json(self) -> str:
@@ -53,4 +58,6 @@ class StubImage:
             "protocol_version": self.protocol_version,
             "build": self.build,
         }
+        if self.stage1 is not None:
+            d["stage1"] = json.loads(self.stage1.to_json())
         return json.dumps(d, indent=1, sort_keys=True) + "\n"

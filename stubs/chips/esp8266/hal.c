@@ -1,11 +1,9 @@
 /* ESP8266 HAL: UART0 registers, ROM SPI flash routines (call0 ABI, addresses from the SDK's ROM
  * address table) for read, chip erase, unlock and attach; programs and sector/block erases are
- * started through SPI0's registers (src/spi_flash.c) so that the UART is drained while they run. */
+ * started through SPI0's registers (src/spi_flash.c) so that the UART is drained while they run.
+ * The baud divider is in uart_baud.c (shared with the stage-1 loader). */
 #include "hal.h"
 #include "util.h"
-
-#define UART0_CLKDIV (*(volatile uint32_t *)0x60000014)
-#define CLKDIV_MASK 0xFFFFFu
 
 typedef int (*rom_read_fn)(uint32_t addr, uint32_t *dst, uint32_t len);
 typedef int (*rom_void_fn)(void);
@@ -34,16 +32,6 @@ void hal_init(void)
 {
     spi_flash_attach();
     SPIParamCfg(0, 16u << 20, FLASH_BLOCK, FLASH_SECTOR, 0x100, 0xFFFF);
-}
-
-void hal_uart_set_baud(uint32_t new_baud, uint32_t old_baud)
-{
-    if (!new_baud || !old_baud)
-        return;
-    /* div * old = the UART clock (< 2^27), so the product does not overflow. */
-    uint32_t div = UART0_CLKDIV & CLKDIV_MASK;
-    UART0_CLKDIV = udiv32(div * old_baud, new_baud, 0) & CLKDIV_MASK;
-    hal_delay_us(1000);
 }
 
 int hal_flash_read(uint32_t addr, uint32_t *dst, uint32_t len)

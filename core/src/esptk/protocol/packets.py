@@ -13,6 +13,8 @@ from . import op
 CHECKSUM_SEED = 0xEF
 SYNC_PAYLOAD = b"\x07\x07\x12\x20" + b"\x55" * 32
 OHAI = b"OHAI"
+#: the greeting of esptk's stage-1 loader (StubImage.stage1; stubs/README.md "Two-stage start")
+STAGE1_HI = b"S1HI"
 
 ROM_ERRORS = {
     0x00: "undefined", 0x01: "invalid input parameter", 0x02: "out of memory", 0x03: "send failure",

@@ -17,6 +17,8 @@ STUB_GREETING = 3.0
 #: how long one write to the port may block (esptool's serial_write_timeout); read by transports
 #: whose writes can time out when they open
 SERIAL_WRITE = 10.0
+#: the stage-1 loader has nothing to set up: it greets within milliseconds of the MEM_END reply
+STAGE1_GREETING = 1.0
 
 
 def scaled(per_mb: float, size: int) -> float:

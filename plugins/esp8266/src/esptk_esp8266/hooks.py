@@ -39,12 +39,16 @@ def esptk_flash_protocol(chip: ChipSpec, stub: bool) -> FlashProtocol | None:
 
 @hookimpl
 def esptk_select_stub(chip: ChipSpec, revision: int | None) -> StubImage | None:
-    """Our own stub (built from stubs/ in the esptk repository; see stubs/README.md), ESP8266 only."""
+    """Our own stub (built from stubs/ in the esptk repository; see stubs/README.md), ESP8266 only,
+    with its stage-1 loader: the ROM cannot change its baud rate, the loader can (two-stage start)."""
+    from dataclasses import replace
     from importlib.resources import files
 
     from esptk.stub import StubImage
 
-    return StubImage.from_json((files(__package__) / "stub" / "esp8266.json").read_text())
+    folder = files(__package__) / "stub"
+    stage1 = StubImage.from_json((folder / "esp8266-stage1.json").read_text())
+    return replace(StubImage.from_json((folder / "esp8266.json").read_text()), stage1=stage1)
 
 
 # --- images (esptk_build_image, esptk_read_image) ------------------------------------------

@@ -75,12 +75,15 @@ class ESP8266Sim(SimChip):
 
 def flasher_stubs() -> dict[str, str]:
     """Flasher stubs by program digest: esptool's (listed in stub/flasher_digests.json, which says how
-    they were computed) and esptk's own, as a host uploads it (text, then data if any)."""
+    they were computed) and esptk's own and its stage-1 loader, as a host uploads them (text, then
+    data if any)."""
     folder = files(__package__) / "stub"
-    image = StubImage.from_json((folder / "esp8266.json").read_text())
-    own = [(image.text_start, image.text)] + ([(image.data_start, image.data)] if image.data else [])
     known = {s["digest"]: s["loader"] for s in json.loads((folder / "flasher_digests.json").read_text())["stubs"]}
-    return {**known, program_digest(own): "esptk-stub"}
+    for name, loader in (("esp8266.json", "esptk-stub"), ("esp8266-stage1.json", "esptk-stage1")):
+        image = StubImage.from_json((folder / name).read_text())
+        own = [(image.text_start, image.text)] + ([(image.data_start, image.data)] if image.data else [])
+        known[program_digest(own)] = loader
+    return known
 
 
 def make_sim_chip(spec: ESP8266, options: dict[str, str]) -> SimChip:

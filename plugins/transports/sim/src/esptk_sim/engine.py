@@ -6,8 +6,9 @@ which its last byte has left the chip. With the timing model off, all times equa
 
 The engine knows no chip by name: a :class:`~esptk.simchip.SimChip` from the chip plugin supplies
 the facts; :mod:`.rom` and :mod:`.stub` implement the two loaders. ``loader`` names what runs
-(``rom``, ``esptk-stub``, ``esptool-stub``, ``program``, ``app``, ``exception``); only the ROM and a
-recognised flasher stub answer the loader protocol. Notable events go to ``log``.
+(``rom``, ``esptk-stub``, ``esptk-stage1``, ``esptool-stub``, ``program``, ``app``, ``exception``); only
+the ROM, a recognised flasher stub and esptk's stage-1 loader answer the loader protocol. Notable
+events go to ``log``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class VirtualChip:
         self.rx_count = 0
         self.state = "off"  #: off | reset | rom | stub | app | hung
         self.handler: object = RomLoader(self)  #: the loader model that answers frames
-        self.loader = "rom"  #: what runs: rom | esptk-stub | esptool-stub | program | app | exception
+        #: what runs: rom | esptk-stub | esptk-stage1 | esptool-stub | program | app | exception
+        self.loader = "rom"
         self.log: list[str] = []  #: notable events (unknown programs, exceptions), oldest first
         self.on_log: Callable[[str], None] | None = None
         self.ram_segments: dict[int, bytearray] = {}  #: loaded by MEM_DATA since the last reset or jump
@@ -286,8 +288,12 @@ class VirtualChip:
         last reset or program start; the chip plugin lists the flasher stubs (contract B).
         """
         digest = program_digest((a, bytes(d)) for a, d in self.ram_segments.items())
+        segments = [(a, a + len(d)) for a, d in self.ram_segments.items()]
         self.ram_segments = {}
         name = self.chip.flasher_stubs.get(digest)
+        if name == "esptk-stage1":
+            self.start_stage1(at, segments)
+            return
         if name is None:
             self.note(f"{self.loader}: MEM_END started an unknown program at 0x{entry:08x} (sha256 {digest}): "
                       "not a flasher stub, it ignores the loader protocol until reset")
@@ -306,6 +312,16 @@ class VirtualChip:
         self.attached = True
         self.flash_limit = 16 * 1024 * 1024
         self.send_frame(OHAI, at + (STUB_START if self.timing.flash else 0.0))
+
+    def start_stage1(self, at: float, segments: list[tuple[int, int]]) -> None:
+        """esptk's stage-1 loader runs (:mod:`.stage1`): it greets with S1HI after the same start-up
+        time as a stub and loads the next program at the baud rate it is told."""
+        from .stage1 import GREETING, Stage1Loader
+
+        self.state = "stub"
+        self.loader = "esptk-stage1"
+        self.handler = Stage1Loader(self, segments)
+        self.send_frame(GREETING, at + (STUB_START if self.timing.flash else 0.0))
 
     @property
     def model(self) -> LoaderModel:
