@@ -52,6 +52,17 @@ def test_no_stage1_when_not_needed(baud: int, use_stub: bool) -> None:
         close(s)
 
 
+def test_esptk_stage1_0_turns_the_two_stage_start_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESPTK_STAGE1", "0")
+    p = RecordingProgress()
+    s = connect(make_plugin_manager(), port=URL, baud=921600, progress=p)
+    try:
+        assert not any("loader at" in n for n in notes(p))
+        assert s.stub and s.transport.baud == 921600  # the stub changed the baud, as before
+    finally:
+        close(s)
+
+
 def _with_stage1(change) -> types.ModuleType:  # type: ignore[no-untyped-def]
     reg0 = make_plugin_manager()
     chip = reg0.chips["esp8266"]

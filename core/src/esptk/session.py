@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import struct
 import time
 from dataclasses import dataclass, field
@@ -346,7 +347,7 @@ def _connect(reg: Registry, transport: Transport, chip: str, baud: int, before: 
         elif baud != transport.baud and s.flash.change_baud:
             change_baud(s, baud)  # a ROM that can change its baud rate gets the stub at full speed
             run_stub(s, image)
-        elif baud > transport.baud and image.stage1 is not None:
+        elif baud > transport.baud and image.stage1 is not None and os.environ.get("ESPTK_STAGE1") != "0":
             # a ROM that cannot: a small loader that can goes up first, then the stub at full speed
             if not run_stub_via_loader(s, image, baud, before, attempts):
                 run_stub(s, image)
