@@ -41,7 +41,31 @@ int flash_region(uint32_t offset, uint32_t size)
     return r;
 }
 
-/* Start erasing the next sector, or the next 64 KiB block when it is aligned and wholly wanted. */
+static int all_ones(const uint32_t *w, uint32_t len)
+{
+    for (uint32_t i = 0; i < len / 4; i++)
+        if (w[i] != 0xFFFFFFFFu)
+            return 0;
+    return 1;
+}
+
+/* Whether [a, a+size) already reads as erased. A factory-fresh or erased chip then needs no erase
+ * at all (a 64 KiB block erase takes 150 ms-2 s, reading it a few tens of ms); on flash that holds
+ * data the first word that is not 0xFF ends the check, so it costs one short read. A read failure
+ * counts as "not blank": the erase then happens as before. The UART is drained between reads. */
+static int is_blank(uint32_t a, uint32_t size)
+{
+    uint32_t buf[FLASH_PROGRAM_CHUNK / 4];
+    for (uint32_t off = 0; off < size; off += FLASH_PROGRAM_CHUNK) {
+        if (hal_flash_read(a + off, buf, FLASH_PROGRAM_CHUNK) || !all_ones(buf, FLASH_PROGRAM_CHUNK))
+            return 0;
+        rx_poll();
+    }
+    return 1;
+}
+
+/* Start erasing the next sector, or the next 64 KiB block when it is aligned and wholly wanted;
+ * nothing is erased where the flash already reads as erased. */
 static int erase_start(void)
 {
     uint32_t a = erase_next;
@@ -49,7 +73,7 @@ static int erase_start(void)
     int r = flash_settle();
     if (r)
         return r;
-    if (hal_flash_start_erase(a, size))
+    if (!is_blank(a, size) && hal_flash_start_erase(a, size))
         return ST_FAILED_SPI_OP;
     erase_next = a + size;
     return ST_OK;
@@ -79,6 +103,10 @@ int flash_program(uint32_t addr, const uint32_t *src, uint32_t len)
         uint32_t n = FLASH_PROGRAM_CHUNK - ((addr + done) & (FLASH_PROGRAM_CHUNK - 1));
         if (n > len - done)
             n = len - done;
+        if (all_ones(src + done / 4, n)) { /* erased flash already holds it: nothing to program */
+            done += n;
+            continue;
+        }
         r = flash_settle();
         if (!r && hal_flash_start_program(addr + done, src + done / 4, n))
             r = ST_FAILED_SPI_OP;

@@ -9,7 +9,9 @@
 int flash_region(uint32_t offset, uint32_t size);
 /* Idle time: start the next erase of the region if the flash is free. 0 or a status code. */
 int flash_erase_ahead(void);
-/* Program len bytes (word aligned buffer, len a multiple of 4) at addr, erasing first as needed.
+/* Program len bytes (word aligned buffer, len a multiple of 4) at addr, erasing first as needed
+ * (a sector or block that already reads as erased is not erased again; 64-byte pieces that are
+ * all 0xFF are not programmed, the erased flash holds them already).
  * The last piece may still be programming on return: src must stay valid until flash_settle().
  * 0 or a status code (of this or of earlier pieces, each read back once done). */
 int flash_program(uint32_t addr, const uint32_t *src, uint32_t len);

@@ -37,7 +37,8 @@ volatile uint32_t sim_erase_cycles;
 volatile uint32_t sim_fail_start, sim_fail_end;
 /* Event log: (kind, value, ccount) triples. 'R' bytes received so far by the stub (at every SLIP
  * END byte and every 256th byte), 'P' end
- * address of a program when it completes, 'T' replies/frames sent so far. */
+ * address of a program when it completes, 'E' end address of an erase when it completes, 'T'
+ * replies/frames sent so far. */
 #define LOG_MAX 8192
 volatile uint32_t sim_log_len;
 #define sim_log ((volatile uint32_t *)0x65000000) /* sysram: read it with READ_REG */
@@ -230,6 +231,7 @@ static void op_complete(void)
     } else if (op.kind == 'E') {
         for (uint32_t i = 0; i < op.len / 4; i++)
             FAKE_FLASH[op.addr / 4 + i] = 0xFFFFFFFFu;
+        log_event('E', op.addr + op.len);
     }
     op.kind = 0;
 }

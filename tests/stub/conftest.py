@@ -7,9 +7,10 @@ import pytest
 
 from esptk.plugins import Registry, make_plugin_manager
 
-from .e2e import FLAVOURS
+from .e2e import FLAVOURS, stub_session
 from .harness import UnitHarness
 from .qemu import build_test_programs, missing_tools
+from .timed import ICOUNT, Stub
 
 MISSING = missing_tools()
 
@@ -44,3 +45,11 @@ def reg() -> Registry:
 def flavour(request: pytest.FixtureRequest) -> str:
     """Each stub test build: the ESP8266 flavour and the ESP32 flavour."""
     return str(request.param)
+
+
+@pytest.fixture
+def stub(reg: Registry, programs: dict[str, Path], flavour: str) -> Iterator[Stub]:
+    """The stub's QEMU test build with instruction-counted time (tests/stub/timed.py)."""
+    elf = programs[FLAVOURS[flavour][0]]
+    with stub_session(reg, elf, FLAVOURS[flavour][1], icount=ICOUNT) as (s, _t):
+        yield Stub(s.loader, elf)
