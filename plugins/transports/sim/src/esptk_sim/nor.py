@@ -11,6 +11,8 @@ from .timing import CALIBRATED_PAGE_PROGRAM
 SECTOR = 0x1000
 BLOCK = 0x10000
 PAGE = 0x100
+#: the piece our stub programs at once (the SPI controller's 16 data words, stubs/src/hal.h)
+PIECE = 0x40
 
 
 class FlashRangeError(ValueError):
@@ -45,6 +47,11 @@ class NorFlash:
     def read(self, addr: int, length: int) -> bytes:
         self._check(addr, length)
         return bytes(self.data[addr: addr + length])
+
+    def erased_prefix(self, addr: int, length: int) -> int:
+        """How many bytes from ``addr`` (at most ``length``) read as erased (0xFF)."""
+        self._check(addr, length)
+        return length - len(self.data[addr: addr + length].lstrip(b"\xff"))
 
     def erase_sector(self, addr: int) -> float:
         start = addr - addr % SECTOR
@@ -82,8 +89,25 @@ class NorFlash:
     def erase_all(self) -> float:
         return self.erase_range(0, self.size)
 
-    def program(self, addr: int, data: bytes) -> float:
-        """Program ``data`` at ``addr``: each bit can only go from 1 to 0 (result = old AND new)."""
+    def program(self, addr: int, data: bytes, skip_ones: bool = False) -> float:
+        """Program ``data`` at ``addr``: each bit can only go from 1 to 0 (result = old AND new).
+
+        Returns the time: a page program for each 256-byte page touched; with ``skip_ones`` (our
+        stub: it programs 64-byte pieces and leaves out those that are all 0xFF) a quarter of that
+        for each 64-byte piece that holds a bit to clear, the same cost per byte.
+        """
+        if skip_ones:
+            cost, end = 0.0, addr + len(data)
+            a = addr
+            while a < end:
+                n = min(PIECE - a % PIECE, end - a)
+                piece = data[a - addr: a - addr + n]
+                if piece.count(0xFF) != n:
+                    self.program(a, piece)
+                    cost += self.timing.page_program * PIECE / PAGE
+                a += n
+            self._check(addr, len(data))
+            return cost
         self._check(addr, len(data))
         old = int.from_bytes(self.data[addr: addr + len(data)], "little")
         new = int.from_bytes(data, "little")

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 from esptk.protocol import caps, op
 from esptk.simchip import SimChip
 
-from .nor import SECTOR, FlashRangeError
+from .nor import BLOCK, SECTOR, FlashRangeError
 from .rom import MD5_RATE, SYNC_PAYLOAD, SYNC_REPLIES
-from .writes import Session, checksum, parse_data
+from .timing import BLANK_READ_RATE
+from .writes import Session, checksum, erase_unless_blank, parse_data
 
 if TYPE_CHECKING:
     from .engine import Request, VirtualChip
@@ -226,8 +227,9 @@ class StubLoader:
         if s.encrypt:
             addr, out = self._encrypt_units(s, data)
         try:
-            erasing = s.erase_ahead(self.vc.flash, s.cursor + len(data))
-            programming = self.vc.flash.program(addr, out)
+            blank = self.vc.model.skips_blank
+            erasing = s.erase_ahead(self.vc.flash, s.cursor + len(data), BLANK_READ_RATE if blank else 0.0)
+            programming = self.vc.flash.program(addr, out, skip_ones=blank and not s.encrypt)
         except FlashRangeError:
             code = SPI_FAIL
         s.cursor += len(data)
@@ -320,7 +322,15 @@ class StubLoader:
             self.reply(op.ERASE_REGION, at, ERASE_BAD_LEN)
             return
         try:
-            cost = self.vc.flash.erase_range(addr, size)
+            if self.vc.model.skips_blank:  # sector by sector or block by block, as flash.c's erase_start
+                cost, a, end = 0.0, addr, addr + size
+                self.vc.flash.erased_prefix(addr, size)  # the range check
+                while a < end:
+                    n = BLOCK if a % BLOCK == 0 and end - a >= BLOCK else SECTOR
+                    cost += erase_unless_blank(self.vc.flash, a, n, BLANK_READ_RATE)
+                    a += n
+            else:
+                cost = self.vc.flash.erase_range(addr, size)
         except FlashRangeError:
             self.reply(op.ERASE_REGION, at, SPI_FAIL)
             return

@@ -40,7 +40,9 @@ Sources of the constants
   ``stubs/src/stub.c`` did at protocol 1 (replies after the work, one read packet in flight), and
   what protocol 2 advertises in GET_VERSION (contract A; stubs/src/proto.h: one block in flight,
   8 read packets) and does per stubs/README.md (a page program runs while the next bytes inflate;
-  erase ahead while no frame waits).
+  erase ahead while no frame waits), and since the blank check (``stubs/src/flash.c``) erases only
+  what does not already read as erased and programs no 64-byte piece of 0xFF; the read rate of that
+  check, ``BLANK_READ_RATE``, is an assumption.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ CALIBRATED_PAGE_PROGRAM = 0.00172
 #: bytes per second: inflating in our stub (STUB.md §5) and in esptool's (assumed)
 OUR_INFLATE_RATE = 450_000.0
 THEIR_INFLATE_RATE = 4_000_000.0
+#: bytes per second our stub reads flash to see whether a sector or block is already erased
+#: (64-byte ROM reads between UART polls). An assumption, below the MD5 rate (an MD5 reads the flash
+#: too): no public figure; only a board can tell.
+BLANK_READ_RATE = 2_000_000.0
 #: the stub greets about this long after the MEM_END reply (PROTOCOL.md §14)
 STUB_START = 0.054
 #: what our stub's protocol-2 model advertises (contract A): data blocks and read packets in flight,
@@ -104,13 +110,16 @@ class LoaderModel:
     version: int | None
     #: a page program runs while the CPU inflates the next bytes (stubs/README.md, protocol 2)
     inflate_overlaps_program: bool = False
+    #: a sector or block that reads as erased is not erased, 64-byte pieces of 0xFF are not
+    #: programmed (stubs/src/flash.c: is_blank, all_ones)
+    skips_blank: bool = False
 
 
 ROM = LoaderModel("rom", False, False, False, 1, 1, THEIR_INFLATE_RATE, None)
 ESPTOOL_STUB = LoaderModel("esptool-stub", True, True, False, 1, 1, THEIR_INFLATE_RATE, None)
 ESPTK_STUB_V1 = LoaderModel("esptk-stub", False, False, False, 1, 1, OUR_INFLATE_RATE, 1)
 ESPTK_STUB_V2 = LoaderModel("esptk-stub", True, True, True, V2_READ_WINDOW, V2_MAX_IN_FLIGHT,
-                            OUR_INFLATE_RATE, 2, inflate_overlaps_program=True)
+                            OUR_INFLATE_RATE, 2, inflate_overlaps_program=True, skips_blank=True)
 
 
 def model_for(loader: str, protocol: int = 1, in_flight: int | None = None) -> LoaderModel:

@@ -6,7 +6,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from .nor import SECTOR, NorFlash
+from .nor import BLOCK, PIECE, SECTOR, NorFlash
 
 CHECKSUM_SEED = 0xEF
 
@@ -54,15 +54,28 @@ class Session:
         if self.kind == "defl":
             self.inflater = zlib.decompressobj()
 
-    def erase_ahead(self, flash: NorFlash, upto: int) -> float:
-        """Stub lazy erase: make sure everything below ``upto`` is erased (64 KiB blocks when aligned)."""
+    def erase_ahead(self, flash: NorFlash, upto: int, blank_read_rate: float = 0.0) -> float:
+        """Stub lazy erase: make sure everything below ``upto`` is erased (64 KiB blocks when aligned).
+
+        ``blank_read_rate`` (bytes per second, our stub): a sector or block that already reads as
+        erased is read, not erased; one that holds data costs a short read, then the erase."""
         cost = 0.0
         limit = min(upto, self.erase_end)
         while self.erase_next < limit:
-            if self.erase_next % 0x10000 == 0 and self.erase_end - self.erase_next >= 0x10000:
-                cost += flash.erase_block(self.erase_next)
-                self.erase_next += 0x10000
-            else:
-                cost += flash.erase_sector(self.erase_next)
-                self.erase_next += SECTOR
+            a = self.erase_next
+            size = BLOCK if a % BLOCK == 0 and self.erase_end - a >= BLOCK else SECTOR
+            self.erase_next += size
+            cost += erase_unless_blank(flash, a, size, blank_read_rate)
         return cost
+
+
+def erase_unless_blank(flash: NorFlash, addr: int, size: int, blank_read_rate: float = 0.0) -> float:
+    """Erase one sector or block; with ``blank_read_rate`` (our stub) first read it and leave it
+    alone when it is blank. Returns the time it takes."""
+    cost = 0.0
+    if blank_read_rate:
+        erased = flash.erased_prefix(addr, size)
+        if erased == size:
+            return size / blank_read_rate
+        cost = (erased - erased % PIECE + PIECE) / blank_read_rate  # read up to the first used piece
+    return cost + (flash.erase_block(addr) if size == BLOCK else flash.erase_sector(addr))
