@@ -117,3 +117,30 @@ def test_a_stage1_the_rom_refuses_leaves_the_rom_answering() -> None:
         assert s.info().mac == "5c:cf:7f:01:02:03"
     finally:
         close(s)
+
+
+def test_a_stub_greeting_lost_after_stage1_is_found_by_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OHAI, sent by the stub stage 1 loaded, is lost on the line: the stub still answers SYNC, so
+    the fast start stands (no fallback, no reset, which a link without DTR/RTS could not do)."""
+    from esptk_sim.faults import FaultInjector
+
+    sent = bytearray()
+    apply = FaultInjector.apply
+
+    def recording(self: FaultInjector, data: bytes, stream: str) -> tuple[bytes, float]:
+        if stream == "tx":
+            sent.extend(data)
+        return apply(self, data, stream)
+
+    monkeypatch.setattr(FaultInjector, "apply", recording)
+    close(connect(make_plugin_manager(), port=URL, baud=921600))
+    at = bytes(sent).index(b"\xc0OHAI\xc0")  # the chip's byte count up to the greeting
+    p = RecordingProgress()
+    s = connect(make_plugin_manager(), port=URL + f"&fault_dir=tx&drop_at={at + 1}", baud=921600, progress=p)
+    try:
+        assert any("greeting was lost" in w for w in notes(p, "warn"))
+        assert not any("fast stub start failed" in w for w in notes(p, "warn"))
+        assert s.stub and s.transport.baud == 921600
+        assert s.info().mac == "5c:cf:7f:01:02:03"
+    finally:
+        close(s)

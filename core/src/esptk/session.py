@@ -446,7 +446,12 @@ def load_via_stage1(s: Session, image: StubImage, baud: int) -> None:
     s.loader.flush_input()
     load_ram_segments(s, _segments(image), image.entry)
     if not s.loader.wait_greeting():
-        raise _Stage1Failed(f"the stub did not greet at {baud}")
+        # its greeting may have been lost on the line: a stub answers SYNC with value 0, stage 1
+        # (still running when the jump failed) not at all
+        values = _try_sync(s.loader)
+        if values is None or any(values):
+            raise _Stage1Failed(f"the stub did not greet at {baud}")
+        s.progress.warn("the stub's greeting was lost, but the stub answers")
 
 
 def _back_to_rom(s: Session, rom_baud: int, started: bool, before: str, attempts: int) -> None:
