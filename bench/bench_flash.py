@@ -11,7 +11,11 @@ stub with more blocks in flight (``--in-flight N``) — models, not measurements
 Cases (issue 10): ``app`` P1 app set (ESP32: bootloader 0x1000 + partition table 0x8000 + 600 KB app
 0x10000; ESP8266: 600 KB app at 0), ``mib`` P1 1 MiB at 0x10000, ``read`` P3 read-flash of 4 MiB,
 ``reflash`` P2: write the app set again after a change inside one sector (each tool's default, and
-esptool's ``--diff-with`` given the files flashed before).
+esptool's ``--diff-with`` given the files flashed before). P1 runs each write on a virtual chip started
+for it, in one of two states: ``app``/``mib`` on flash that holds other data (a board flashed before:
+random bytes, every sector must be erased), ``app-erased``/``mib-erased`` on erased flash (a
+factory-fresh chip, or one after erase-flash: esptk's stub reads a sector or block before erasing
+it and skips the erase when it is blank; esptool's erases it all the same).
 
 Every figure is printed: whole-process seconds (median, min–max), the write phase as each tool reports
 it, and the wire limit (compressed bytes × 10 / baud; reads: bytes × 10 / baud). Nothing passes or fails.
@@ -60,7 +64,7 @@ def app_set(chip: str, tmp: Path) -> list[tuple[int, Path]]:
     return [(0x1000, boot), (0x8000, table), (0x10000, app)]
 
 
-def flash_floor(regions: list[tuple[int, Path]]) -> float:
+def flash_floor(regions: list[tuple[int, Path]], erase: bool = True) -> float:
     """The virtual chip's own flash work for the regions (erase as 64 KiB blocks where aligned, else
     sectors; one page program per 256 bytes): no loader writes faster *in this model*. It is the
     model's assumption (``esptk_sim.nor.NorTiming``, page time calibrated to esptool issue #919), not a
@@ -71,7 +75,7 @@ def flash_floor(regions: list[tuple[int, Path]]) -> float:
     for addr, path in regions:
         size = len(path.read_bytes())
         a, end = addr - addr % SECTOR, -(-(addr + size) // SECTOR) * SECTOR
-        while a < end:
+        while erase and a < end:
             step = BLOCK if not a % BLOCK and end - a >= BLOCK else SECTOR
             total += t.block_erase if step == BLOCK else t.sector_erase
             a += step
@@ -156,28 +160,43 @@ def describe(runs: list[float]) -> str:
 
 def bench_case(chip: str, case: str, latency: float, args: argparse.Namespace, tmp: Path) -> None:
     regions = app_set(chip, tmp)
-    if case == "mib":
+    if case.startswith("mib"):
         p = tmp / "mib.bin"
         p.write_bytes(firmware_like(1 << 20, seed=11))
         regions = [(0x10000, p)]
+    fresh = case.startswith(("app", "mib"))  # P1: a chip started for each run, in a known state
+    old_data = tmp / "old-content.flash"
+    if fresh and not case.endswith("-erased") and not old_data.exists():
+        old_data.write_bytes(random.Random(5).randbytes(0x400000))
     if case == "read":
         limit, size = 0x400000 * 10 / args.baud, 0x400000
     else:
         limit, size = wire_seconds(regions, args.baud)
-    tools = {"esptool": Runs(), "esptk": Runs()}
-    tag = f"{chip}-{case}-{latency:g}"  # each case starts from an erased flash
-    endpoints = {"esptool": Endpoint(chip, tmp / f"{tag}.flash", latency, []),
-                 "esptk": Endpoint(chip, tmp / f"{tag}.flash2", latency, [])}
+    tools: dict[str, Runs] = {}
+    tag = f"{chip}-{case}-{latency:g}"
+    extras: dict[str, list[str]] = {"esptool": [], "esptk": []}
     if case == "reflash":  # esptool's fast reflash needs the files flashed before
-        tools["esptool --diff-with"] = Runs()
-        endpoints["esptool --diff-with"] = Endpoint(chip, tmp / f"{tag}.flash3", latency, [])
+        extras["esptool --diff-with"] = []
     for name, extra in args.models:
+        extras[name] = extra
+    for name in extras:
         tools[name] = Runs()
-        endpoints[name] = Endpoint(chip, tmp / f"{tag}.{len(endpoints)}", latency, extra)
+
+    def endpoint(name: str, n: int) -> Endpoint:
+        flash = tmp / f"{tag}.{n}.flash"
+        if fresh:
+            flash.unlink(missing_ok=True)
+            if old_data.exists() and not case.endswith("-erased"):
+                flash.write_bytes(old_data.read_bytes())
+        return Endpoint(chip, flash, latency, extras[name])
+
+    endpoints = {} if fresh else {name: endpoint(name, n) for n, name in enumerate(extras)}
     try:
         for i in range(args.pairs):
-            for name, runs in tools.items():
+            for n, (name, runs) in enumerate(tools.items()):
                 tool = "esptool" if name.startswith("esptool") else "esptk"
+                if fresh:  # untimed: a new chip process in the case's flash state
+                    endpoints[name] = endpoint(name, n)
                 url = endpoints[name].url
                 old: list[Path] | None = None
                 if case == "reflash":  # the flash holds the set; one byte inside one sector changes
@@ -192,16 +211,22 @@ def bench_case(chip: str, case: str, latency: float, args: argparse.Namespace, t
                     data[0x5000 + i] ^= 0xFF
                     app.write_bytes(bytes(data))
                 timed(commands(tool, chip, url, args.baud, case, regions, tmp / "out.bin", old), runs)
+                if fresh:
+                    endpoints.pop(name).close()
     finally:
         for e in endpoints.values():
             e.close()
     what = "bytes read" if case == "read" else "compressed bytes"
     print(f"\n{chip} {case}: {args.baud} baud, {latency:g} ms latency, {args.pairs} interleaved runs each; "
           f"wire limit {limit:.2f} s ({size} {what} × 10 / baud)")
-    if case in ("app", "mib"):
+    if fresh:
         floor = flash_floor(regions)
         print(f"  the model's flash work for these regions: {floor:.2f} s = {floor / limit:.2f}× the wire limit "
-              "(an assumption of the virtual chip, not a measurement: no loader writes faster in this model)")
+              "(an assumption of the virtual chip, not a measurement: no loader that erases writes faster in "
+              "this model)")
+        if case.endswith("-erased"):
+            pages = flash_floor(regions, erase=False)
+            print(f"  without the erases (the flash is blank): {pages:.2f} s = {pages / limit:.2f}× the wire limit")
     refs = [n for n in ("esptool", "esptool --diff-with") if n in tools]
     print(f"  {'tool':20} {'whole process s':>22} {'write/read phase s':>22} {'phase/wire':>10}"
           + "".join(f" {'vs ' + n:>24}" for n in refs))
@@ -217,7 +242,7 @@ def main() -> None:
     ap.add_argument("--baud", type=int, default=921600)
     ap.add_argument("--latency-ms", default="1,4")
     ap.add_argument("--chips", default="esp32,esp8266")
-    ap.add_argument("--cases", default="app,mib,read,reflash")
+    ap.add_argument("--cases", default="app,app-erased,mib,mib-erased,read,reflash")
     ap.add_argument("--v1", action="store_true", help="also run esptk against a chip modelling our stub as protocol 1")
     ap.add_argument("--in-flight", type=int, default=0,
                     help="also run esptk against a protocol-2 stub model with this many blocks in flight")
