@@ -46,7 +46,6 @@ NUMBERS = {
     "baud too high": (["-b", "99999999999", "read-mac"], "baud"),
     "baud 0": (["-b", "0", "read-mac"], "baud"),
     "baud -1": (["-b", "-1", "read-mac"], "baud"),
-    "unaligned write": (["write-flash", "0x1001", "f.bin"], "multiple of 4"),
     "overlapping writes": (["write-flash", "0x10000", "f.bin", "0x10800", "f.bin"], "share flash sectors"),
     "unaligned erase": (["erase-region", "0x1000", "0x100"], "4 KiB"),
     "read past any flash": (["read-flash", "0", "0x2000000", "o"], "ends past"),

@@ -137,9 +137,9 @@ def check_regions(regions: Sequence[Region], flash_size: int) -> None:
     spans = []
     for r in regions:
         label = r.name or f"data for 0x{r.address:x}"
-        if r.address % 4:
+        if r.address % 4 and r.encrypt:  # the engine works on whole 32-byte units
             raise UsageError(f"address 0x{r.address:x} of {label} is not a multiple of 4",
-                             hint="flash addresses must be 4-byte aligned (usually sector-aligned: 0x1000)")
+                             hint="encrypted writes start at a multiple of 32 (usually a sector: 0x1000)")
         if r.address + len(r.data) > flash_size:
             raise UsageError(
                 f"{label} ({len(r.data)} bytes at 0x{r.address:x}) ends past the end of the "
@@ -227,8 +227,11 @@ class RegionRestart(FlashError):
 def write_region(s: Session, region: Region, compress: bool | None = None, skip: bool = False) -> RegionResult:
     from .sectors import Plan, can_compare, plan_region
 
-    data = region.data + b"\xff" * (-len(region.data) % 4)
-    addr = region.address
+    # Loaders write whole words. An address that is not a multiple of 4 is not at a sector start
+    # either, so the bytes before it in its word are erased (0xFF) by the write: send them as 0xFF.
+    head = region.address % 4
+    data = b"\xff" * head + region.data + b"\xff" * (-(head + len(region.data)) % 4)
+    addr = region.address - head
     digest = hashlib.md5(data).hexdigest()
     t0 = time.monotonic()
     # the flash holds ciphertext after an encrypted write: comparing it with the file says nothing
@@ -277,7 +280,7 @@ def write_region(s: Session, region: Region, compress: bool | None = None, skip:
                 raise FlashError(f"writing at 0x{addr:08x} failed ({e}) and the chip no longer "
                                  f"answers properly: {again}", hint=_failure_hint(again)) from again
     written = plan.bytes_to_write
-    res = RegionResult(addr, len(region.data), written, sent if written else None, digest,
+    res = RegionResult(region.address, len(region.data), written, sent if written else None, digest,
                        time.monotonic() - t0, verified, how, skipped=len(data) - written,
                        chunks=plan.chunks, unchanged=plan.unchanged, compared=plan.method)
     s.progress.finish(res.summary())

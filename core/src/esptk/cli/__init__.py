@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None, *, prog: str = "esptk", raise_as: type[E
     debug = "--debug" in raw or bool(os.environ.get("ESPTK_DEBUG"))
     _JSON_ERRORS = "--json" in raw[: raw.index("--")] if "--" in raw else "--json" in raw
     state.LOGGING.update(wanted=True, debug=debug)
+    state.PROG["name"] = prog
     if "logging" in sys.modules:  # already imported (an in-process caller): as before, at once
         state.configure_logging()
     try:

@@ -12,7 +12,7 @@ from ..chip import parse_size
 from ..errors import FlashError, UsageError, VerifyError
 from ..fileio import read_file, write_atomic
 from ..spiflash import size_name
-from . import checks, console
+from . import checks, console, state
 from .connect import session, state_of
 
 if TYPE_CHECKING:
@@ -175,7 +175,8 @@ def write_flash_cmd(
             todo, partial = wo.diff_with(s, todo, diff_with, trust_flash_content)
         todo += [r for r in regions if r.encrypt]
         results = write_flash(s, todo, compress=True if compress else (False if no_compress else None),
-                              erase_all=erase_all, flash_size=given, skip=not no_skip, force=force)
+                              erase_all=erase_all, flash_size=given, skip=not no_skip,
+                              force=force or state.PROG["name"] == "esptool")  # esptool: note, then erase
         again = [r for r in regions if not r.encrypt] if verify else partial
         checked = verify_flash(s, again) if again else []
     bad = [c for c in checked if not c["ok"]]

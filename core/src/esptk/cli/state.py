@@ -12,6 +12,9 @@ _REGISTRY: Registry | None = None
 
 #: set by :func:`esptk.cli.main`: logging is configured for its run when something may log
 LOGGING: dict[str, bool] = {"wanted": False, "debug": False}
+#: the program name main() runs as: "esptool" (the compat entry points) keeps esptool's semantics
+#: where esptk's own are stricter (an unaligned write erases its sector's other bytes with a note)
+PROG: dict[str, str] = {"name": "esptk"}
 
 
 def configure_logging() -> None:
