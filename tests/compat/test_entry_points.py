@@ -114,6 +114,17 @@ def test_exit_codes_are_esptools(compat: CompatEnv, tmp_path: Path, args: list[s
         assert "error" in ours.stderr.lower()
 
 
+def test_version_prints_the_esptool_version_last_as_esptool_does(compat: CompatEnv, tmp_path: Path) -> None:
+    """Scripts read the last line of `esptool version` (esptool 5.6: `esptool v5.6.0`, then `5.6.0`)."""
+    pytest.importorskip("esptool")
+    ours = compat.run("esptool", "version", cwd=tmp_path)
+    peer = subprocess.run([sys.executable, "-m", "esptool", "version"], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert ours.returncode == peer.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines()[-1] == peer.stdout.splitlines()[-1]
+    assert ours.stdout.startswith(peer.stdout.splitlines()[0]) and "esptk" in ours.stdout.splitlines()[0]
+
+
 def test_espefuse_and_espsecure_forward(compat: CompatEnv, tmp_path: Path) -> None:
     """They run `esptk efuse` / `esptk secure`: either that command answers, or it fails clearly."""
     for tool, group in (("espefuse", "efuse"), ("espsecure", "secure")):

@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None, esp: object = None) -> None:
     if esp is not None:
         raise FatalError("esptool.main(esp=...) is not supported: esptk opens the port itself")
     args = list(sys.argv[1:] if argv is None else argv)
+    if [a for a in args if not a.startswith("-")] == ["version"] and "--help" not in args:
+        _print_version()
+        return None
     rc = esptk_main(args, prog="esptool", raise_as=FatalError, log_format="esptool")
     if rc == 0:
         return None
@@ -40,6 +43,15 @@ def main(argv: list[str] | None = None, esp: object = None) -> None:
     if rc == 2:
         raise SystemExit(2)
     raise FatalError(f"esptk exited with code {rc} (see the messages above)")
+
+
+def _print_version() -> None:
+    """esptool's ``version`` output: a banner, then the bare version tools parse (the esptool command
+    line this package accepts); the banner names esptk's own version too."""
+    from esptk import __version__ as esptk_version
+
+    print(f"esptool v{__version__} (esptk {esptk_version}, through esptk-esptool-compat)")
+    print(__version__)
 
 
 def _main() -> None:
