@@ -17,6 +17,7 @@ import pytest
 from esptk.errors import UsageError
 from esptk.protocol import caps, op, slip
 from esptk_sim.options import parse_options
+from esptk_sim.timing import BLANK_READ_RATE
 
 from .conftest import Host, checksum, make
 
@@ -129,6 +130,26 @@ def test_our_stub_protocol_2_advertises_streaming_and_acknowledges_on_receipt(v2
     assert in_flight >= 1 and window >= 2
     data_delay, end_delay = begin_and_block(v2)
     assert data_delay == 0.0 and end_delay > 0.1
+
+
+def test_our_stub_does_not_erase_blank_flash_but_erases_used_flash(v2: Host) -> None:
+    """stubs/src/flash.c: a sector that reads all 0xFF is read (BLANK_READ_RATE), not erased; one
+    that holds data is erased. esptool's stub model erases either way (the test above)."""
+    _data, blank_end = begin_and_block(v2)
+    assert blank_end == pytest.approx(64 * PAGE + 4 * 0x1000 / BLANK_READ_RATE, abs=0.001)
+    _data, used_end = begin_and_block(v2)  # the same range again: it now holds the first block
+    assert used_end == pytest.approx(4 * 0.045 + 64 * PAGE + 4 * 0x40 / BLANK_READ_RATE, abs=0.001)
+    assert v2.vc.flash.read(0x10000, 0x4000) == bytes(range(256)) * 64
+
+
+def test_our_stub_does_not_program_pieces_of_ff(v2: Host) -> None:
+    assert v2.one(op.FLASH_BEGIN, struct.pack("<IIII", 0x4000, 1, 0x4000, 0x20000)).data[0] == 0
+    block = (b"\x5a" * 64 + b"\xff" * 192) * 64  # a quarter of each page holds data
+    first_reply_time(v2, op.FLASH_DATA, data_payload(block, 0), checksum(block))
+    end_delay, status = first_reply_time(v2, op.FLASH_END, struct.pack("<I", 1))
+    assert status == b"\0\0"
+    assert end_delay == pytest.approx(64 * PAGE / 4 + 4 * 0x1000 / BLANK_READ_RATE, abs=0.001)
+    assert v2.vc.flash.read(0x20000, 0x4000) == block
 
 
 def test_protocol_2_keeps_a_deferred_error_until_the_next_begin(v2: Host) -> None:
