@@ -139,7 +139,7 @@ class Loader:
 
     # --- commands -----------------------------------------------------------------------------
     def command(
-        self, opcode: int, payload: bytes = b"", chk: int = 0, timeout: float = T.DEFAULT,
+        self, opcode: int, payload: bytes = b"", chk: int = 0, timeout: float | None = None,
         data_len: int = 0, check: bool = True, attempts: int | None = None,
     ) -> Reply:
         """Send one request and return its reply (status split off). Raise on an error status
@@ -175,7 +175,10 @@ class Loader:
                 timed_out = e
         raise AssertionError("unreachable")
 
-    def wait_reply(self, opcode: int, timeout: float = T.DEFAULT, data_len: int = 0, check: bool = True) -> Reply:
+    def wait_reply(self, opcode: int, timeout: float | None = None, data_len: int = 0,
+                   check: bool = True) -> Reply:
+        if timeout is None:  # the default as it is now (a config file may have set it after import)
+            timeout = T.DEFAULT
         deadline = time.monotonic() + min(timeout, T.MAX)
         for _ in range(MAX_FRAMES_PER_COMMAND):
             try:
@@ -293,7 +296,7 @@ class Loader:
     def write_reg(self, addr: int, value: int, mask: int = 0xFFFFFFFF, delay_us: int = 0) -> None:
         self.command(op.WRITE_REG, struct.pack("<IIII", addr, value, mask, delay_us))
 
-    def data_command(self, opcode: int, data: bytes, seq: int, timeout: float = T.DEFAULT,
+    def data_command(self, opcode: int, data: bytes, seq: int, timeout: float | None = None,
                      attempts: int | None = None) -> Reply:
         return self.command(opcode, data_payload(data, seq), checksum(data), timeout, attempts=attempts)
 
@@ -311,9 +314,9 @@ class Loader:
         except (CommandTimeout, CommandFailed):
             self.dirty = False  # the ROM is gone; its late reply comes before the program's first word
 
-    def wait_greeting(self, timeout: float = T.STUB_GREETING, greeting: bytes = OHAI) -> bool:
+    def wait_greeting(self, timeout: float | None = None, greeting: bytes = OHAI) -> bool:
         """Wait for the stub's OHAI frame (or another ``greeting``); False if it does not come."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (T.STUB_GREETING if timeout is None else timeout)
         while True:
             left = deadline - time.monotonic()
             if left <= 0:

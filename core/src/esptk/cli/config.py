@@ -38,6 +38,8 @@ class Config:
     path: Path | None = None
     values: dict[str, Any] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
+    #: files passed over because they are not valid INI (another tool's broken setup.cfg, say)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _candidate_names(cwd: Path | None = None) -> list[str]:
@@ -48,10 +50,9 @@ def _candidate_names(cwd: Path | None = None) -> list[str]:
     here = os.fspath(cwd) if cwd is not None else os.getcwd()
     home = os.path.expanduser("~")
     user = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-    out = [os.path.join(here, n) for n in NAMES]
-    out += [os.path.join(user, d, n) for d in ("esptk", "esptool") for n in NAMES[:2]]
-    out += [os.path.join(home, n) for n in NAMES[:2]]
-    return out
+    # esptool looks for each of its names in the current folder, its user config folder, then home
+    return [os.path.join(folder, n) for folder in (here, os.path.join(user, "esptk"), os.path.join(user, "esptool"),
+                                                   home) for n in NAMES]
 
 
 def candidates(cwd: Path | None = None) -> list[Path]:
@@ -67,6 +68,7 @@ def _section(parser: configparser.ConfigParser) -> str | None:
 def find(cwd: Path | None = None) -> Config:
     """The first candidate file with an ``[esptk]`` or ``[esptool]`` section, parsed and checked."""
     explicit = bool(os.environ.get("ESPTK_CFGFILE") or os.environ.get("ESPTOOL_CFGFILE"))
+    passed_over: list[str] = []
     for name in _candidate_names(cwd):
         if not os.path.isfile(name):
             if explicit:
@@ -79,17 +81,22 @@ def find(cwd: Path | None = None) -> Config:
         from pathlib import Path
 
         path = Path(name)
-        parser = configparser.ConfigParser()
+        parser = configparser.ConfigParser(interpolation=None)  # values are taken as written ('%' too)
         try:
             parser.read(path, encoding="utf-8")
         except (configparser.Error, UnicodeDecodeError) as e:
-            raise UsageError(f"config file {path} cannot be read: {e}".splitlines()[0],
-                             hint="it is an INI file with an [esptk] or [esptool] section") from None
+            if explicit:  # the user named this file
+                raise UsageError(f"config file {path} cannot be read: {e}".splitlines()[0],
+                                 hint="it is an INI file with an [esptk] or [esptool] section") from None
+            passed_over.append(f"ignoring {path}: it is not a valid INI file ({str(e).splitlines()[0]})")
+            continue
         section = _section(parser)
         if section is None:
             continue
-        return parse(path, dict(parser.items(section)))
-    return Config()
+        cfg = parse(path, dict(parser.items(section)))
+        cfg.warnings = passed_over
+        return cfg
+    return Config(warnings=passed_over)
 
 
 def parse(path: Path, raw: dict[str, str]) -> Config:

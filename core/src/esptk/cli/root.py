@@ -100,6 +100,8 @@ def _config(ctx: Any, st: AppState) -> None:
 
     cfg = config.find()
     config.apply(cfg)  # also undoes what an earlier run in this process applied
+    for w in cfg.warnings:
+        console.warn(w)
     if cfg.path is None:
         return
     for key in cfg.unknown:
