@@ -43,6 +43,7 @@ class Case:
     address: int
     data: bytes
     faults: str
+    blank: bool = False  #: the region's sectors start erased (the stub's blank check skips their erase)
 
 
 @dataclass
@@ -78,7 +79,17 @@ def make_case(seed: int) -> Case:
     else:
         faults = (f"drop_rate={rng.choice((0, 0.00002, 0.0001))}&corrupt_rate={rng.choice((0, 0.00002, 0.0001))}"
                   f"&fault_dir={rng.choice(('tx', 'rx', 'both'))}")
-    return Case(seed, chip, stub, address, data, f"{faults}&seed={seed}")
+    # a second generator, so that the cases above stay as they were: erased target sectors, and data
+    # with whole 64-byte pieces of 0xFF (which esptk's stub does not program)
+    more = random.Random(seed ^ 0xB1A4)
+    blank = more.random() < 0.4
+    if more.random() < 0.4:
+        pieces = bytearray(data)
+        for at in range(0, len(pieces) - 63, 64):
+            if more.random() < 0.3:
+                pieces[at:at + 64] = b"\xff" * 64
+        data = bytes(pieces)
+    return Case(seed, chip, stub, address, data, f"{faults}&seed={seed}", blank)
 
 
 def allowed_span(case: Case) -> tuple[int, int]:
@@ -110,6 +121,11 @@ def run_case(case: Case) -> Outcome:
         assert t.chip is not None
         flash = t.chip.flash
         flash.data[:] = background
+        if case.blank:
+            first = case.address - case.address % SECTOR
+            last = -(-(case.address + len(case.data)) // SECTOR) * SECTOR
+            flash.data[first:last] = b"\xff" * (last - first)
+            background = bytes(flash.data)
         s = connect(reg, chip=case.chip, use_stub=case.stub, progress=progress, transport=t,
                     connect_attempts=3)
         try:
