@@ -168,6 +168,9 @@ def test_custom_hard_reset_sequence_read_by_both(workdir: Path, serve: ServeFn) 
         ours, _ = esptk(workdir, server, "--after", "hard_reset", "read-mac")
         assert ours.code == 0 and "warning" not in ours.err.lower() and "Traceback" not in ours.err, ours.err
         assert ours.out.split()[-1] in theirs.stdout  # the same MAC
+        logged, _ = esptk(workdir, server, "--log-format", "esptool", "--after", "hard_reset", "read-mac")
+        assert f"Custom reset sequence executed: {INTO_LOADER}" in logged.out, logged.out
+        assert "Hard resetting via RTS pin" not in logged.out
     write_config(workdir, "setup.cfg", "custom_hard_reset_sequence = D1|Q0")
     bad, _ = esptk(workdir, server, "read-mac")
     assert bad.code == 2 and "bad reset step 'Q0'" in bad.err

@@ -40,6 +40,8 @@ class Config:
     unknown: list[str] = field(default_factory=list)
     #: files passed over because they are not valid INI (another tool's broken setup.cfg, say)
     warnings: list[str] = field(default_factory=list)
+    #: the custom sequences as written (esptool's log names the one it ran)
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 def _candidate_names(cwd: Path | None = None) -> list[str]:
@@ -118,6 +120,7 @@ def parse(path: Path, raw: dict[str, str]) -> Config:
                 from ..reset import ResetSequence
 
                 cfg.values[key] = ResetSequence.parse(key, text)
+                cfg.texts[key] = text.strip()
             else:
                 cfg.unknown.append(key)
         except ValueError:
@@ -126,6 +129,7 @@ def parse(path: Path, raw: dict[str, str]) -> Config:
 
 
 _SAVED: dict[str, float] = {}  #: built-in timeouts, restored before each run (in-process callers)
+APPLIED = Config()  #: what the last apply() put in force
 PLUGIN_NAME = "config-file-resets"
 
 
@@ -134,6 +138,8 @@ def apply(cfg: Config) -> None:
     What an earlier run in this process applied is undone first."""
     from ..protocol import timeouts as T  # noqa: N812
 
+    global APPLIED
+    APPLIED = cfg
     for attr, value in _SAVED.items():
         setattr(T, attr, value)
     from . import state

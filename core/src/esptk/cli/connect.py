@@ -74,7 +74,10 @@ def session(ctx: typer.Context, use_stub: bool | None = None, no_progress: bool 
     finally:
         if ok:
             if log:
-                for line in esptool_log.after_lines(st.after, s.stub):
+                from .config import APPLIED
+
+                custom = APPLIED.texts.get("custom_hard_reset_sequence")
+                for line in esptool_log.after_lines(st.after, s.stub, custom):
                     esptool_log.line(line)
             s.close(st.after)
         else:

@@ -70,10 +70,13 @@ def progress_line(verb: str, address: int, done: int, total: int) -> str:
     return f"{verb} at 0x{address:08x} [{bar}] {frac * 100:5.1f}% {done}/{total} bytes..."
 
 
-def after_lines(after: str, stub: bool) -> list[str]:
-    """What esptool prints when it leaves the loader with ``--after``."""
+def after_lines(after: str, stub: bool, custom_hard_reset: str | None = None) -> list[str]:
+    """What esptool prints when it leaves the loader with ``--after`` (``custom_hard_reset``: the
+    config file's custom_hard_reset_sequence, which replaces the RTS pulse)."""
     lines = ["Leaving..."]
-    if after in ("hard_reset", "watchdog_reset"):
+    if after == "hard_reset" and custom_hard_reset:
+        lines.append(f"Custom reset sequence executed: {custom_hard_reset}")
+    elif after in ("hard_reset", "watchdog_reset"):
         lines.append("Hard resetting via RTS pin...")
     elif after == "soft_reset":
         lines.append("Soft resetting...")
