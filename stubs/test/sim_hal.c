@@ -37,8 +37,8 @@ volatile uint32_t sim_erase_cycles;
 volatile uint32_t sim_fail_start, sim_fail_end;
 /* Event log: (kind, value, ccount) triples. 'R' bytes received so far by the stub (at every SLIP
  * END byte and every 256th byte), 'P' end
- * address of a program when it completes, 'E' end address of an erase when it completes, 'T'
- * replies/frames sent so far. */
+ * address of a program when it completes, 'S' address of an erase when it starts, 'E' its end
+ * address when it is seen complete (the core polls busy lazily), 'T' replies/frames sent so far. */
 #define LOG_MAX 8192
 volatile uint32_t sim_log_len;
 #define sim_log ((volatile uint32_t *)0x65000000) /* sysram: read it with READ_REG */
@@ -277,7 +277,10 @@ int hal_flash_start_erase(uint32_t addr, uint32_t size)
 {
     if (addr & (size - 1))
         return 1;
-    return op_start('E', addr, size, size == FLASH_BLOCK ? sim_erase_cycles * 4 : sim_erase_cycles);
+    int r = op_start('E', addr, size, size == FLASH_BLOCK ? sim_erase_cycles * 4 : sim_erase_cycles);
+    if (!r)
+        log_event('S', addr);
+    return r;
 }
 
 int hal_flash_erase_chip(void)

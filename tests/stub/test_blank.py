@@ -16,7 +16,7 @@ from esptk.protocol import op
 from esptk.protocol.packets import checksum, data_payload
 
 from .e2e import u32s
-from .timed import BLOCK, Stub, flash_timing
+from .timed import BLOCK, Stub, flash_timing, write_blocks
 
 SECTOR = 0x1000
 
@@ -95,4 +95,27 @@ def test_erase_region_skips_blank_sectors_only(stub: Stub) -> None:
     assert stub.ld.command(op.ERASE_REGION, u32s(0x90000, 4 * SECTOR), check=False).status[0] == 0
     assert kinds(stub, "E") == [0x94000]
     assert md5_of(stub, 0x90000, 4 * SECTOR) == hashlib.md5(b"\xff" * 4 * SECTOR).digest()
+
+
+def test_the_region_is_erased_while_its_first_block_is_still_arriving(stub: Stub) -> None:
+    """The idle loop erases ahead: over flash that holds data, at 921600 baud, every sector of a
+    32 KiB region is erased before the first 16 KiB block has been received (what the virtual
+    chip's model of this stub assumes: ``erases_when_idle``)."""
+    rnd = random.Random(15)
+    flash_timing(stub, program=2_000, erase=80_000, line=0)
+    write(stub, 0xA0000, rnd.randbytes(0x8000))
+    flash_timing(stub, program=16_000, erase=800_000)  # a 10 ms sector erase at 80 MHz
+    blocks = [rnd.randbytes(BLOCK), rnd.randbytes(BLOCK)]
+    spans, _first_ack, end = write_blocks(stub, 0xA0000, blocks)
+    assert end == 0
+    log = stub.log()
+    assert [v for k, v, _t in log if k == "E"] == [0xA0000 + SECTOR * (i + 1) for i in range(8)]
+    started = [(v, t) for k, v, t in log if k == "S"]  # the HAL logs an erase when it starts
+    assert [v for v, _t in started] == [0xA0000 + SECTOR * i for i in range(8)]
+    block0_in = min(t for k, v, t in log if k == "R" and v >= spans[0][1])
+    # one after the other (the NOR takes one command at a time), the last one done before block 0 is in
+    assert all(b - a >= 800_000 for (_x, a), (_y, b) in zip(started, started[1:]))
+    assert started[-1][1] + 800_000 < block0_in, (started, block0_in)
+    stub.set("sim_cycles_per_byte", 0)
+    assert md5_of(stub, 0xA0000, 0x8000) == hashlib.md5(b"".join(blocks)).digest()
 

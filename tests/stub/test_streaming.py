@@ -22,32 +22,10 @@ from esptk.protocol import op
 from esptk.protocol.packets import checksum, data_payload
 
 from .e2e import u32s
-from .timed import BLOCK, CYCLES_PER_BYTE_921600, FIFO, Stub, flash_timing
+from .timed import BLOCK, CYCLES_PER_BYTE_921600, FIFO, Stub, events, flash_timing, write_blocks
 
 SECTOR_MD5 = 0xE0
 ST_FAILED_SPI_OP = 0xC4
-
-
-def write_blocks(stub: Stub, offset: int, blocks: list[bytes]) -> tuple[list[tuple[int, int]], int, int]:
-    """FLASH_BEGIN + FLASH_DATA per block, stop-and-wait (max_in_flight 1). Returns each block's
-    frame (first, last byte) in the stub's received-byte count, the frame number of the first
-    block's ack, and FLASH_END's status."""
-    sent_frames, rx = stub.mark()
-    total = sum(len(b) for b in blocks)
-    rx += stub.send(op.FLASH_BEGIN, u32s(total, len(blocks), BLOCK, offset))
-    assert stub.status(op.FLASH_BEGIN) == 0
-    spans = []
-    for seq, block in enumerate(blocks):
-        n = stub.send(op.FLASH_DATA, data_payload(block, seq), checksum(block))
-        spans.append((rx + 1, rx + n))
-        rx += n
-        assert stub.status(op.FLASH_DATA) == 0
-    stub.send(op.FLASH_END, u32s(1))
-    return spans, sent_frames + 2, stub.status(op.FLASH_END)
-
-
-def events(log: list[tuple[str, int, int]], kind: str, value: int) -> list[int]:
-    return [t for k, v, t in log if k == kind and v == value]
 
 
 def test_ack_and_next_block_arrive_while_the_block_is_programmed(stub: Stub) -> None:

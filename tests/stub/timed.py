@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from esptk.loader import Loader
-from esptk.protocol import slip
-from esptk.protocol.packets import request
+from esptk.protocol import op, slip
+from esptk.protocol.packets import checksum, data_payload, request
 
-from .e2e import symbol
+from .e2e import symbol, u32s
 
 ICOUNT = 5
 #: 921600 baud (10 bits a byte) at 80 MHz
@@ -59,3 +59,25 @@ def flash_timing(stub: Stub, program: int, erase: int, line: int = CYCLES_PER_BY
     stub.set("sim_erase_cycles", erase)
     stub.set("sim_cycles_per_byte", line)
     stub.set("sim_log_len", 0)
+
+
+def write_blocks(stub: Stub, offset: int, blocks: list[bytes]) -> tuple[list[tuple[int, int]], int, int]:
+    """FLASH_BEGIN + FLASH_DATA per block, stop-and-wait (max_in_flight 1). Returns each block's
+    frame (first, last byte) in the stub's received-byte count, the frame number of the first
+    block's ack, and FLASH_END's status."""
+    sent_frames, rx = stub.mark()
+    total = sum(len(b) for b in blocks)
+    rx += stub.send(op.FLASH_BEGIN, u32s(total, len(blocks), BLOCK, offset))
+    assert stub.status(op.FLASH_BEGIN) == 0
+    spans = []
+    for seq, block in enumerate(blocks):
+        n = stub.send(op.FLASH_DATA, data_payload(block, seq), checksum(block))
+        spans.append((rx + 1, rx + n))
+        rx += n
+        assert stub.status(op.FLASH_DATA) == 0
+    stub.send(op.FLASH_END, u32s(1))
+    return spans, sent_frames + 2, stub.status(op.FLASH_END)
+
+
+def events(log: list[tuple[str, int, int]], kind: str, value: int) -> list[int]:
+    return [t for k, v, t in log if k == kind and v == value]
