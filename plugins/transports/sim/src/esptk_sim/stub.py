@@ -68,6 +68,7 @@ class StubLoader:
         self.session: Session | None = None
         self.pending = 0  #: deferred error code
         self.read: ReadTransfer | None = None
+        self.idle_from = 0.0  #: when the stub last answered a write command (idle once its work is done)
 
     # --- replies ------------------------------------------------------------------------------
     def reply(self, opcode: int, at: float, code: int = 0, data: bytes = b"", value: int = 0) -> float:
@@ -188,7 +189,7 @@ class StubLoader:
             self.reply(req.op, at, SPI_FAIL)
             return
         self.session = Session(kind, offset, size, blocks, block_size, encrypt=encrypt)
-        self.reply(req.op, at)
+        self.idle_from = self.reply(req.op, at)
 
     def do_flash_defl_begin(self, req: Request, at: float) -> None:
         self.do_flash_begin(req, at, "defl")
@@ -198,9 +199,11 @@ class StubLoader:
         if got is None:
             return
         s, data = got
+        if self.vc.model.erases_when_idle:
+            self._erase_while_idle(s, at)
         cost, code = self._write(s, data, kind)
         if self.vc.model.ack_on_receipt:
-            self.reply(req.op, at)  # acknowledged before it is written
+            self.idle_from = self.reply(req.op, at)  # acknowledged before it is written
             self.pending = self.pending or code
             self.vc.work(at, cost)
             return
@@ -208,6 +211,21 @@ class StubLoader:
         if code:
             self.session = None  # a failed write ends the transfer
         self.reply(req.op, end, code)
+
+    def _erase_while_idle(self, s: Session, arrived: float) -> None:
+        """Our stub's idle loop (stubs/src/stub.c ``idle``): while no frame is complete and the flash
+        is free, it starts the next erase of the region (after its blank check). Each one started
+        before ``arrived`` (when this block was complete) runs to its end; the block waits for it."""
+        if not self.vc.timing.flash:
+            return
+        t = max(self.vc.busy_until, self.idle_from)
+        rate = BLANK_READ_RATE if self.vc.model.skips_blank else 0.0
+        while t < arrived and s.erase_next < s.erase_end:
+            try:
+                cost = s.erase_ahead(self.vc.flash, s.erase_next + 1, rate)  # one sector or block
+            except FlashRangeError:
+                return  # the block's own write reports it
+            t = self.vc.work(t, cost)
 
     def _write(self, s: Session, data: bytes, kind: str) -> tuple[float, int]:
         """Inflate (defl), erase ahead and program one block: (seconds it takes, error code or 0)."""

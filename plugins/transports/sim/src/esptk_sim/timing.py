@@ -113,13 +113,16 @@ class LoaderModel:
     #: a sector or block that reads as erased is not erased, 64-byte pieces of 0xFF are not
     #: programmed (stubs/src/flash.c: is_blank, all_ones)
     skips_blank: bool = False
+    #: while no frame waits it starts the next erase of the region (stubs/src/stub.c: idle)
+    erases_when_idle: bool = False
 
 
 ROM = LoaderModel("rom", False, False, False, 1, 1, THEIR_INFLATE_RATE, None)
 ESPTOOL_STUB = LoaderModel("esptool-stub", True, True, False, 1, 1, THEIR_INFLATE_RATE, None)
 ESPTK_STUB_V1 = LoaderModel("esptk-stub", False, False, False, 1, 1, OUR_INFLATE_RATE, 1)
 ESPTK_STUB_V2 = LoaderModel("esptk-stub", True, True, True, V2_READ_WINDOW, V2_MAX_IN_FLIGHT,
-                            OUR_INFLATE_RATE, 2, inflate_overlaps_program=True, skips_blank=True)
+                            OUR_INFLATE_RATE, 2, inflate_overlaps_program=True, skips_blank=True,
+                            erases_when_idle=True)
 
 
 def model_for(loader: str, protocol: int = 1, in_flight: int | None = None) -> LoaderModel:
