@@ -134,10 +134,12 @@ def test_a_sector_that_does_not_take_fails_the_rewrite(cli: Callable[..., Result
     the check must still catch a sector that did not program: a worn cell keeps one bit at 1."""
     flash = tmp_path / "flash.bin"
     extra = () if stub else ("--no-stub",)
+    bad = 5 * 4096 + 100
+    data = bytearray(image.read_bytes())
+    data[bad] = 0xFF  # (a random 0x00 here would leave the rewrite below with nothing to do)
+    image.write_bytes(data)
     r = cli("--port", f"sim://{chip}?flash_file={flash}", *extra, "write-flash", "0x10000", str(image))
     assert r.code == 0, r.err
-    data = bytearray(image.read_bytes())
-    bad = 5 * 4096 + 100
     data[bad] = 0x00  # bit 0 must be programmed to 0 here
     image.write_bytes(data)
     worn = f"sim://{chip}?flash_file={flash}&stuck_bits={0x10000 + bad:#x}"
