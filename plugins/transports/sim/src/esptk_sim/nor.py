@@ -67,23 +67,30 @@ class NorFlash:
         self.dirty = True
         return self.timing.block_erase
 
-    def erase_range(self, start: int, length: int) -> float:
-        """Erase whole sectors: sectors up to a 64 KiB boundary, 64 KiB blocks, then sectors.
+    def erase_unit(self, addr: int, size: int, blank_read_rate: float = 0.0) -> float:
+        """Erase one sector or block (``size``); with ``blank_read_rate`` (bytes per second: our stub)
+        first read it and leave it alone when it is blank, reading a unit that holds data only up to
+        its first used 64-byte piece. Returns the time it takes."""
+        cost = 0.0
+        if blank_read_rate:
+            erased = self.erased_prefix(addr, size)
+            if erased == size:
+                return size / blank_read_rate
+            cost = (erased - erased % PIECE + PIECE) / blank_read_rate
+        return cost + (self.erase_block(addr) if size == BLOCK else self.erase_sector(addr))
 
-        ``start`` and ``length`` must be sector aligned. Returns the time it takes.
-        """
+    def erase_range(self, start: int, length: int, blank_read_rate: float = 0.0) -> float:
+        """Erase whole sectors: sectors up to a 64 KiB boundary, 64 KiB blocks, then sectors (each
+        as :meth:`erase_unit`). ``start`` and ``length`` must be sector aligned. Returns the time."""
         if start % SECTOR or length % SECTOR:
             raise ValueError("erase range must be sector aligned")
         self._check(start, length)
         cost = 0.0
         addr, end = start, start + length
         while addr < end:
-            if addr % BLOCK == 0 and end - addr >= BLOCK:
-                cost += self.erase_block(addr)
-                addr += BLOCK
-            else:
-                cost += self.erase_sector(addr)
-                addr += SECTOR
+            size = BLOCK if addr % BLOCK == 0 and end - addr >= BLOCK else SECTOR
+            cost += self.erase_unit(addr, size, blank_read_rate)
+            addr += size
         return cost
 
     def erase_all(self) -> float:
@@ -96,6 +103,7 @@ class NorFlash:
         stub: it programs 64-byte pieces and leaves out those that are all 0xFF) a quarter of that
         for each 64-byte piece that holds a bit to clear, the same cost per byte.
         """
+        self._check(addr, len(data))
         if skip_ones:
             cost, end = 0.0, addr + len(data)
             a = addr
@@ -106,9 +114,7 @@ class NorFlash:
                     self.program(a, piece)
                     cost += self.timing.page_program * PIECE / PAGE
                 a += n
-            self._check(addr, len(data))
             return cost
-        self._check(addr, len(data))
         old = int.from_bytes(self.data[addr: addr + len(data)], "little")
         new = int.from_bytes(data, "little")
         self.data[addr: addr + len(data)] = (old & new).to_bytes(len(data), "little")

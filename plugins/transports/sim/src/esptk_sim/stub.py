@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 from esptk.protocol import caps, op
 from esptk.simchip import SimChip
 
-from .nor import BLOCK, SECTOR, FlashRangeError
+from .nor import SECTOR, FlashRangeError
 from .rom import MD5_RATE, SYNC_PAYLOAD, SYNC_REPLIES
 from .timing import BLANK_READ_RATE
-from .writes import Session, checksum, erase_unless_blank, parse_data
+from .writes import Session, checksum, parse_data
 
 if TYPE_CHECKING:
     from .engine import Request, VirtualChip
@@ -212,6 +212,11 @@ class StubLoader:
             self.session = None  # a failed write ends the transfer
         self.reply(req.op, end, code)
 
+    @property
+    def _blank_read_rate(self) -> float:
+        """How fast the running stub reads a unit to see whether it is blank (0: it never checks)."""
+        return BLANK_READ_RATE if self.vc.model.skips_blank else 0.0
+
     def _erase_while_idle(self, s: Session, arrived: float) -> None:
         """Our stub's idle loop (stubs/src/stub.c ``idle``): while no frame is complete and the flash
         is free, it starts the next erase of the region (after its blank check). Each one started
@@ -219,10 +224,9 @@ class StubLoader:
         if not self.vc.timing.flash:
             return
         t = max(self.vc.busy_until, self.idle_from)
-        rate = BLANK_READ_RATE if self.vc.model.skips_blank else 0.0
         while t < arrived and s.erase_next < s.erase_end:
             try:
-                cost = s.erase_ahead(self.vc.flash, s.erase_next + 1, rate)  # one sector or block
+                cost = s.erase_ahead(self.vc.flash, s.erase_next + 1, self._blank_read_rate)  # one unit
             except FlashRangeError:
                 return  # the block's own write reports it
             t = self.vc.work(t, cost)
@@ -245,9 +249,8 @@ class StubLoader:
         if s.encrypt:
             addr, out = self._encrypt_units(s, data)
         try:
-            blank = self.vc.model.skips_blank
-            erasing = s.erase_ahead(self.vc.flash, s.cursor + len(data), BLANK_READ_RATE if blank else 0.0)
-            programming = self.vc.flash.program(addr, out, skip_ones=blank and not s.encrypt)
+            erasing = s.erase_ahead(self.vc.flash, s.cursor + len(data), self._blank_read_rate)
+            programming = self.vc.flash.program(addr, out, skip_ones=self.vc.model.skips_blank and not s.encrypt)
         except FlashRangeError:
             code = SPI_FAIL
         s.cursor += len(data)
@@ -340,15 +343,7 @@ class StubLoader:
             self.reply(op.ERASE_REGION, at, ERASE_BAD_LEN)
             return
         try:
-            if self.vc.model.skips_blank:  # sector by sector or block by block, as flash.c's erase_start
-                cost, a, end = 0.0, addr, addr + size
-                self.vc.flash.erased_prefix(addr, size)  # the range check
-                while a < end:
-                    n = BLOCK if a % BLOCK == 0 and end - a >= BLOCK else SECTOR
-                    cost += erase_unless_blank(self.vc.flash, a, n, BLANK_READ_RATE)
-                    a += n
-            else:
-                cost = self.vc.flash.erase_range(addr, size)
+            cost = self.vc.flash.erase_range(addr, size, self._blank_read_rate)  # as flash.c's erase_start
         except FlashRangeError:
             self.reply(op.ERASE_REGION, at, SPI_FAIL)
             return

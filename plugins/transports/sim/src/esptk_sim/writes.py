@@ -6,7 +6,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from .nor import BLOCK, PIECE, SECTOR, NorFlash
+from .nor import BLOCK, SECTOR, NorFlash
 
 CHECKSUM_SEED = 0xEF
 
@@ -65,17 +65,5 @@ class Session:
             a = self.erase_next
             size = BLOCK if a % BLOCK == 0 and self.erase_end - a >= BLOCK else SECTOR
             self.erase_next += size
-            cost += erase_unless_blank(flash, a, size, blank_read_rate)
+            cost += flash.erase_unit(a, size, blank_read_rate)
         return cost
-
-
-def erase_unless_blank(flash: NorFlash, addr: int, size: int, blank_read_rate: float = 0.0) -> float:
-    """Erase one sector or block; with ``blank_read_rate`` (our stub) first read it and leave it
-    alone when it is blank. Returns the time it takes."""
-    cost = 0.0
-    if blank_read_rate:
-        erased = flash.erased_prefix(addr, size)
-        if erased == size:
-            return size / blank_read_rate
-        cost = (erased - erased % PIECE + PIECE) / blank_read_rate  # read up to the first used piece
-    return cost + (flash.erase_block(addr) if size == BLOCK else flash.erase_sector(addr))
