@@ -390,17 +390,25 @@ def run_stub(s: Session, image: StubImage) -> bool:
     s.progress.note("Uploading stub...")
     load_ram_segments(s, _segments(image), image.entry)
     if not s.loader.wait_greeting():
-        values = _try_sync(s.loader)
+        values = _who_answers(s)
         if values is None:
             raise ProtocolError("the stub did not start and the ROM loader no longer answers",
                                 hint="reset the chip and retry with --no-stub")
-        if any(values):  # the ROM answers SYNC with a non-zero value
+        if any(values):
             s.progress.warn("the stub did not greet within 3 s; going on with the ROM loader")
             return False
-        # its greeting was lost on the line, but the stub answers: the loader that answers decides
-        s.progress.warn("the stub's greeting was lost, but the stub answers")
     _stub_started(s)
     return True
+
+
+def _who_answers(s: Session) -> list[int] | None:
+    """No greeting came after a stub upload: SYNC tells which loader answers (None: none; non-zero
+    values: the ROM). All zeros: the stub runs and its greeting was lost on the line, which is said;
+    the loader that answers decides."""
+    values = _try_sync(s.loader)
+    if values is not None and not any(values):
+        s.progress.warn("the stub's greeting was lost, but the stub answers")
+    return values
 
 
 class _Stage1Failed(ProtocolError):
@@ -446,12 +454,9 @@ def load_via_stage1(s: Session, image: StubImage, baud: int) -> None:
     s.loader.flush_input()
     load_ram_segments(s, _segments(image), image.entry)
     if not s.loader.wait_greeting():
-        # its greeting may have been lost on the line: a stub answers SYNC with value 0, stage 1
-        # (still running when the jump failed) not at all
-        values = _try_sync(s.loader)
+        values = _who_answers(s)  # stage 1, still running when the jump failed, answers no SYNC
         if values is None or any(values):
             raise _Stage1Failed(f"the stub did not greet at {baud}")
-        s.progress.warn("the stub's greeting was lost, but the stub answers")
 
 
 def _back_to_rom(s: Session, rom_baud: int, started: bool, before: str, attempts: int) -> None:
